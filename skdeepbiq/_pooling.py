@@ -7,7 +7,11 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_array,
+    validate_data,
+)
 
 POOLINGS = ("min", "mean", "max")
 _REDUCERS = {"min": np.min, "mean": np.mean, "max": np.max}
@@ -46,7 +50,8 @@ def pool_crop_scores(scores: np.ndarray, pooling: str) -> np.ndarray:
 class CropPooler(TransformerMixin, BaseEstimator):
     """Pool the crop features of each image (the paper's feature pooling).
 
-    Stateless: ``fit`` only records the number of input features.
+    Stateless: ``fit`` only records the number of input features, and
+    ``transform`` works without it.
 
     Parameters
     ----------
@@ -130,7 +135,12 @@ class CropPooler(TransformerMixin, BaseEstimator):
         X_pooled : ndarray of shape (n_images, n_features) or (n_images, n_crops * n_features)
             Pooled features; unchanged for ``pooling="concat"``.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        if hasattr(self, "n_features_in_"):
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        else:  # stateless use: check without recording anything
+            self._validate_params()
+            X = check_array(X, dtype=[np.float64, np.float32])
+            self._check_width(X.shape[1])
         if self.pooling == "concat":
             return X
         return pool_crop_features(X, self.n_crops, self.pooling)
@@ -156,3 +166,9 @@ class CropPooler(TransformerMixin, BaseEstimator):
         per_crop = len(names) // self.n_crops
         first = [name.removeprefix("crop0_") for name in names[:per_crop]]
         return np.asarray([f"{self.pooling}_{name}" for name in first], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,196 @@
+"""DeepBIQRegressor: fusion, nested parameters, protocols, persistence."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import (
+    GridSearchCV,
+    GroupShuffleSplit,
+    ShuffleSplit,
+    cross_validate,
+)
+from sklearn.svm import LinearSVR
+
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq._regressor import DEFAULT_C
+
+SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
+
+
+def small_model(**params):
+    return DeepBIQRegressor(CNNCropFeaturizer(**SMALL), **params)
+
+
+def test_prediction_pooling_matches_manual_mean_of_crop_scores(images, scores):
+    model = small_model(pooling="mean").fit(images, scores)
+    crop_scores = model.predict_crops(images)
+    assert crop_scores.shape == (12, 3)
+    np.testing.assert_allclose(model.predict(images), crop_scores.mean(axis=1))
+    features = model.featurizer_.transform(images).reshape(36, -1)
+    manual = model.regressor_.predict(model.scaler_.transform(features))
+    manual = manual * model.y_scale_ + model.y_mean_
+    np.testing.assert_allclose(crop_scores.ravel(), manual, rtol=1e-6)
+
+
+@pytest.mark.parametrize("pooling", ["min", "max"])
+def test_prediction_pooling_min_and_max(images, scores, pooling):
+    model = small_model(pooling=pooling).fit(images, scores)
+    expected = getattr(np, pooling)(model.predict_crops(images), axis=1)
+    np.testing.assert_allclose(model.predict(images), expected)
+
+
+def test_prediction_fusion_trains_on_every_crop_with_its_image_score(images, scores):
+    model = small_model(standardize=False, regressor=Ridge(alpha=1.0)).fit(
+        images, scores
+    )
+    features = model.featurizer_.transform(images).reshape(36, -1)
+    reference = Ridge(alpha=1.0).fit(features, np.repeat(scores, 3))
+    np.testing.assert_allclose(model.regressor_.coef_, reference.coef_, rtol=1e-6)
+
+
+def test_feature_fusion_pools_features_into_one_row_per_image(images, scores):
+    model = small_model(fusion="feature", pooling="max", regressor=Ridge()).fit(
+        images, scores
+    )
+    assert model.regressor_.coef_.shape == (1280,)
+    with pytest.raises(ValueError, match="predict_crops needs fusion='prediction'"):
+        model.predict_crops(images)
+    assert model.predict(images).shape == (12,)
+
+
+def test_concatenation_fusion_uses_all_crop_features(images, scores):
+    model = small_model(fusion="concatenation", regressor=Ridge()).fit(images, scores)
+    assert model.regressor_.coef_.shape == (3 * 1280,)
+
+
+def test_standardized_regressor_learns_an_informative_target():
+    """With a feature that encodes the score, predictions follow the score."""
+    rng = np.random.default_rng(0)
+    levels = np.linspace(0, 1, 16)
+    images = [
+        np.clip(rng.normal(128, 1 + 80 * level, (40, 40, 3)), 0, 255).astype(np.uint8)
+        for level in levels
+    ]
+    mos = 90 - 70 * levels
+    model = small_model().fit(images, mos)
+    from scipy.stats import spearmanr
+
+    assert spearmanr(model.predict(images), mos).statistic > 0.9
+
+
+def test_nested_parameter_names_reach_featurizer_and_svr():
+    model = DeepBIQRegressor()
+    params = model.get_params()
+    assert params["regressor__C"] == DEFAULT_C
+    assert params["regressor__epsilon"] == 0.0
+    assert params["featurizer__n_crops"] == 25
+    model.set_params(regressor__C=0.5, featurizer__n_crops=4)
+    assert isinstance(model.regressor, LinearSVR) and model.regressor.C == 0.5
+    assert model.featurizer.n_crops == 4
+    other = DeepBIQRegressor()
+    assert other.regressor is None and other.get_params()["regressor__C"] == DEFAULT_C
+
+
+def test_set_params_never_mutates_a_shared_default():
+    first, second = DeepBIQRegressor(), DeepBIQRegressor()
+    first.set_params(regressor__C=9.0)
+    assert second.get_params()["regressor__C"] == DEFAULT_C
+
+
+def test_fit_does_not_mutate_given_sub_estimators(images, scores):
+    featurizer = CNNCropFeaturizer(**SMALL)
+    regressor = LinearSVR()
+    DeepBIQRegressor(featurizer, regressor).fit(images, scores)
+    assert not hasattr(featurizer, "network_")
+    assert not hasattr(regressor, "coef_")
+
+
+def test_cross_validate_with_ten_shuffle_splits(images, scores):
+    result = cross_validate(
+        small_model(),
+        images,
+        scores,
+        cv=ShuffleSplit(10, test_size=0.2, random_state=0),
+    )
+    assert len(result["test_score"]) == 10
+    assert np.isfinite(result["test_score"]).all()
+
+
+def test_grid_search_with_group_shuffle_split_by_reference(image_paths, scores):
+    groups = np.repeat(np.arange(4), 3)
+    search = GridSearchCV(
+        small_model(),
+        {"regressor__C": [1e-3, 1e-1], "pooling": ["mean", "min"]},
+        cv=GroupShuffleSplit(n_splits=3, test_size=0.25, random_state=0),
+    )
+    search.fit(image_paths, scores, groups=groups)
+    assert set(search.best_params_) == {"regressor__C", "pooling"}
+    assert search.predict(image_paths).shape == (12,)
+
+
+def test_any_regressor_replaces_the_svr(images, scores):
+    model = small_model(regressor=Ridge(alpha=10.0)).fit(images, scores)
+    assert isinstance(model.regressor_, Ridge)
+
+
+def test_second_fit_replaces_the_fitted_state(images, scores):
+    model = small_model().fit(images, scores)
+    first = model.predict(images)
+    model.fit(images[:6], scores[:6][::-1])
+    assert not np.allclose(model.predict(images), first)
+
+
+@pytest.mark.parametrize(
+    "y, message",
+    [([1.0] * 11, "y has 11 scores but X has 12 images"),
+     ([np.nan] + [1.0] * 11, r"y\[0\] = nan"),
+     ([1.0] * 11 + [np.inf], r"y\[11\] = inf"),
+     ([None] * 12, "finite")],
+)  # fmt: skip
+def test_bad_scores_are_rejected_with_a_clear_message(images, y, message):
+    with pytest.raises(ValueError, match=message):
+        small_model().fit(images, y)
+
+
+def test_predict_before_fit_raises_not_fitted(images):
+    with pytest.raises(NotFittedError):
+        small_model().predict(images)
+
+
+def test_bad_fusion_fails_in_fit_naming_the_parameter(images, scores):
+    with pytest.raises(ValueError, match="fusion"):
+        small_model(fusion="average").fit(images, scores)
+
+
+def test_pickle_round_trip_predicts_the_same_scores(images, scores):
+    model = small_model().fit(images, scores)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(images), model.predict(images))
+    unfitted = clone(model)
+    assert not hasattr(unfitted, "regressor_")
+
+
+def test_predictions_are_reproducible_across_fits(images, scores):
+    first = small_model().fit(images, scores).predict(images)
+    second = small_model().fit(images, scores).predict(images)
+    np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_fitted_on_cuda_predicts_on_a_cpu_only_machine(images, scores, monkeypatch):
+    model = DeepBIQRegressor(
+        CNNCropFeaturizer(**SMALL, device="cuda", precision="float32")
+    ).fit(images, scores)
+    gpu = model.predict(images)
+    state = pickle.dumps(model)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    restored = pickle.loads(state)
+    restored.set_params(featurizer__device="auto")
+    restored.featurizer_.set_params(device="auto")
+    np.testing.assert_allclose(restored.predict(images), gpu, rtol=1e-3, atol=1e-2)
