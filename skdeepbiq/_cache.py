@@ -60,11 +60,15 @@ class FeatureCache:
         return os.path.join(self.folder, key[:2], key + ".npy")
 
     def load(self, key: str, size: int) -> np.ndarray | None:
-        """The cached row for ``key``, or None (missing or unreadable)."""
+        """The cached row for ``key``, or None (missing, corrupt or wrong size).
+
+        A corrupt entry (empty, truncated, not a ``.npy`` file) is treated as
+        missing, so the image is featurized again and the entry rewritten.
+        """
         path = self._path(key)
         try:
             row = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):
             return None
         return row if row.shape == (size,) else None
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 
+import joblib
 import numpy as np
 import torch
 import torchvision.transforms.functional as TF
@@ -27,7 +29,23 @@ from ._backbones import (
 )
 from ._cache import FeatureCache, cache_location, image_key
 from ._crops import crop_boxes, image_rng, working_size
-from ._images import check_images, load_image
+from ._finetune import FineTuning, fine_tune
+from ._images import check_images, check_readable, load_image
+from ._trunk import (
+    STRIDE,
+    TRUNK_BACKBONES,
+    check_crop_size,
+    cut_windows,
+    run_trunk,
+    snap_boxes,
+    split_network,
+)
+from .exceptions import (
+    ImageFailure,
+    ImageReadError,
+    UnreadableImageWarning,
+    format_failures,
+)
 
 PRECISIONS = ("auto", "float32", "float16", "bfloat16")
 
@@ -45,16 +63,49 @@ def resolve_device(device: str) -> torch.device:
     return resolved
 
 
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+def autocast_dtype(
+    precision: str, device: torch.device, training: bool = False
+) -> torch.dtype | None:
     """dtype of mixed precision, or None for plain float32.
 
-    ``"auto"`` is float16 autocast on CUDA and float32 elsewhere.
+    ``"auto"`` is float16 autocast on CUDA (bfloat16 when training, which
+    needs no loss scaling) and float32 elsewhere.
     """
     if precision == "auto":
-        return torch.float16 if device.type == "cuda" else None
+        if device.type != "cuda":
+            return None
+        return torch.bfloat16 if training else torch.float16
     return {"float32": None, "float16": torch.float16, "bfloat16": torch.bfloat16}[
         precision
     ]
+
+
+def place_crops(
+    pixels: np.ndarray,
+    *,
+    n_crops: int,
+    crop_size: int,
+    mode: str,
+    seed: int,
+    stride: int = 1,
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The working-size image (uint8, (3, H, W)) and its crop boxes.
+
+    See :func:`skdeepbiq._crops.working_size`; with ``stride`` > 1 the boxes
+    snap to multiples of it (shared-trunk computation).
+    """
+    height, width = pixels.shape[:2]
+    if not pixels.flags.writeable:
+        pixels = pixels.copy()
+    image = torch.from_numpy(pixels).permute(2, 0, 1)
+    working = working_size(height, width, crop_size, mode)
+    if working != (height, width):
+        image = TF.resize(image, list(working), antialias=True)
+    rng = image_rng(seed, pixels) if mode == "random" else None
+    boxes = crop_boxes(
+        *working, n_crops=n_crops, crop_size=crop_size, mode=mode, rng=rng
+    )
+    return image, snap_boxes(boxes, stride) if stride > 1 else boxes
 
 
 def cut_crops(
@@ -71,16 +122,8 @@ def cut_crops(
     crop_size) and their boxes in the working-size image (see
     :func:`skdeepbiq._crops.working_size`).
     """
-    height, width = pixels.shape[:2]
-    if not pixels.flags.writeable:
-        pixels = pixels.copy()
-    image = torch.from_numpy(pixels).permute(2, 0, 1)
-    working = working_size(height, width, crop_size, mode)
-    if working != (height, width):
-        image = TF.resize(image, list(working), antialias=True)
-    rng = image_rng(seed, pixels) if mode == "random" else None
-    boxes = crop_boxes(
-        *working, n_crops=n_crops, crop_size=crop_size, mode=mode, rng=rng
+    image, boxes = place_crops(
+        pixels, n_crops=n_crops, crop_size=crop_size, mode=mode, seed=seed
     )
     crops = torch.stack(
         [
@@ -92,7 +135,16 @@ def cut_crops(
 
 
 def _forward(network, crops, mean, std, device, amp_dtype) -> np.ndarray:
-    """Run the network on a batch of uint8 crops; float32 features on the CPU."""
+    """Run the network on a batch of crops; float32 features on the CPU.
+
+    uint8 crops are images, normalised here; float crops are windows of
+    trunk maps, already on the device.
+    """
+    if crops.is_floating_point():
+        with torch.autocast(
+            device.type, dtype=amp_dtype, enabled=amp_dtype is not None
+        ):
+            return network(crops).float().cpu().numpy()
     batch = crops.to(device, non_blocking=True)
     batch = (
         batch.contiguous(memory_format=torch.channels_last)
@@ -104,6 +156,14 @@ def _forward(network, crops, mean, std, device, amp_dtype) -> np.ndarray:
     with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         features = network(batch)
     return features.float().cpu().numpy()
+
+
+def _cache_key(image) -> str | None:
+    """Cache key of an image, or None when its file cannot be stat'ed."""
+    try:
+        return image_key(image)
+    except OSError:
+        return None
 
 
 class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
@@ -174,6 +234,39 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         regressor runs the network once per image.
     verbose : int, default=0
         If positive, show a progress bar over images.
+    compute : {"auto", "crops", "trunk"}, default="auto"
+        How crop features are computed. ``"crops"``: every crop goes
+        through the whole network (exact). ``"trunk"``: the network's
+        convolutional trunk (up to its last stride-16 stage) runs once over
+        the whole image, and each crop's window of the trunk's maps goes
+        through the rest; crop positions snap to multiples of 16 px. Several
+        times faster with many crops, but approximate: a window's border
+        sees the crop's real surroundings where a separate crop sees zero
+        padding. For MobileNetV2, EfficientNets and ResNets, with
+        ``crop_size`` a multiple of 16. ``"auto"``: ``"trunk"`` when
+        fine-tuning, else ``"crops"``.
+    fine_tune : bool or FineTuning, default=None
+        Fine-tune the network on ``fit(X, y)``'s images and scores before
+        extracting features (the paper's Exp III); True uses
+        ``FineTuning()``'s defaults, None or False does not tune. Only the
+        images passed to ``fit`` are used. See :class:`FineTuning`.
+    on_error : {"raise", "nan"}, default="raise"
+        What ``transform`` does with images that cannot be read (missing,
+        a folder, empty, not an image, truncated or corrupt, too many
+        pixels, a bad array; see :func:`skdeepbiq._images.load_image`).
+        Before the network starts, every path not already in ``memory`` is
+        checked cheaply (it exists, is a non-empty file, PIL recognises its
+        header, its pixel count is within ``PIL.Image.MAX_IMAGE_PIXELS``).
+        ``"raise"``: an :class:`~skdeepbiq.exceptions.ImageReadError` listing
+        every such image as ``X[i] ('path'): reason``, before any network
+        call; corrupt pixel data found later while decoding raises the same
+        error then (rows already computed stay in ``memory``). ``"nan"``:
+        those images get a row of NaN and the others are computed; one
+        :class:`~skdeepbiq.exceptions.UnreadableImageWarning` per call lists
+        them, and its ``failures`` attribute holds ``(index, description,
+        reason)`` for each. NaN rows are never cached. Elements of ``X``
+        that are not images at all (None, numbers) are a ``TypeError``
+        either way.
 
     Attributes
     ----------
@@ -222,6 +315,9 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "verbose": ["verbose"],
+        "on_error": [StrOptions({"raise", "nan"})],
+        "compute": [StrOptions({"auto", "crops", "trunk"})],
+        "fine_tune": ["boolean", HasMethods(["edges"]), None],
     }
 
     def __init__(
@@ -239,6 +335,9 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         n_jobs=None,
         memory=None,
         verbose=0,
+        on_error="raise",
+        compute="auto",
+        fine_tune=None,
     ):
         self.backbone = backbone
         self.weights = weights
@@ -253,6 +352,9 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.memory = memory
         self.verbose = verbose
+        self.on_error = on_error
+        self.compute = compute
+        self.fine_tune = fine_tune
 
     def fit(self, X, y=None):
         """Load the backbone and fix the crop seed.
@@ -260,10 +362,10 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of images
-            Paths (str or PathLike), PIL images or HxWxC uint8 arrays. Not
-            read: the network is not trained here.
-        y : None
-            Ignored.
+            Paths (str or PathLike), PIL images or HxWxC uint8 arrays. Read
+            only when fine-tuning.
+        y : array-like of shape (n_images,), default=None
+            Quality scores; required when fine-tuning, ignored otherwise.
 
         Returns
         -------
@@ -271,10 +373,57 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             The fitted featurizer.
         """
         self._validate_params()
-        check_images(X)
+        images = check_images(X)
         resolve_device(self.device)
         self._fit_backbone()
+        config = self._fine_tuning()
+        if config is not None:
+            if y is None:
+                raise ValueError("fine_tune needs the scores: call fit(X, y)")
+            self._fine_tune(images, np.asarray(y, dtype=np.float64), config)
         return self
+
+    def _fine_tuning(self) -> FineTuning | None:
+        """The fine-tuning recipe, or None when not tuning."""
+        if self.fine_tune is None or self.fine_tune is False:
+            return None
+        return FineTuning() if self.fine_tune is True else self.fine_tune
+
+    def _compute_mode(self) -> str:
+        if self.compute == "auto":
+            return "trunk" if self._fine_tuning() is not None else "crops"
+        return self.compute
+
+    def _fine_tune(self, images: list, y: np.ndarray, config: FineTuning) -> None:
+        """Tune ``network_``'s tail on ``images``; unreadable ones are left out."""
+        device = resolve_device(self.device)
+        amp_dtype = autocast_dtype(self.precision, device, training=True)
+        if len(y) != len(images):
+            raise ValueError(f"y has {len(y)} scores but X has {len(images)} images")
+        network = self._network_on(device)
+        trunk, tail = split_network(self.backbone, network.model)
+        mean, std = self._normalization_on(device)
+        failures = [] if self.on_error == "nan" else None
+        maps, sizes, kept = [], [], []
+        with torch.inference_mode():
+            for index, (image, _) in self._prepared(images, range(len(images)), False, failures):
+                maps.append(run_trunk(trunk, image, mean, std, device, amp_dtype).float())
+                sizes.append(tuple(image.shape[1:]))
+                kept.append(index)
+        maps = [m.clone() for m in maps]  # leave inference mode for autograd
+        self.fine_tuning_history_ = fine_tune(
+            tail, maps, sizes, y[kept], config,
+            n_features=self.n_features_per_crop_, crop_size=self.crop_size,
+            seed=self.seed_, device=device, amp_dtype=amp_dtype, verbose=self.verbose,
+        )  # fmt: skip
+        # The tuned copy (on the device) goes back into the CPU network_.
+        self.network_.load_state_dict(
+            {key: value.cpu() for key, value in network.state_dict().items()}
+        )
+        self.network_.requires_grad_(False)
+        tuned = joblib.hash([p.detach().numpy() for p in self.network_.parameters()])
+        self._weights_identity += f":fine-tuned:{tuned}"
+        self._device_networks = {str(device): network}
 
     def _fit_backbone(self):
         """Draw the seed and build ``network_`` from the parameters."""
@@ -294,6 +443,14 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         self.n_features_per_crop_ = feature_dim(self.network_, self.crop_size)
         self.n_features_out_ = self.n_crops_ * self.n_features_per_crop_
         self._device_networks = {}
+        if self._compute_mode() == "trunk":
+            check_crop_size(self.crop_size)
+            if self.backbone not in TRUNK_BACKBONES or self.layer is not None:
+                raise ValueError(
+                    f"compute='trunk' and fine_tune need the penultimate features "
+                    f"(layer=None) of one of {', '.join(TRUNK_BACKBONES)}; got "
+                    f"backbone={self.backbone!r}, layer={self.layer!r}"
+                )
 
     def transform(self, X):
         """Features of the crops of each image.
@@ -311,18 +468,49 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "network_")
         images = check_images(X)
+        output, failures = self._features(images, self.on_error)
+        if failures:
+            warnings.warn(
+                UnreadableImageWarning(
+                    f"{len(failures)} of {len(images)} images could not be "
+                    "read; their feature rows are NaN:\n" + format_failures(failures),
+                    failures,
+                ),
+                stacklevel=2,
+            )
+        return output
+
+    def _features(
+        self, images: list, on_error: str
+    ) -> tuple[np.ndarray, list[ImageFailure]]:
+        """Feature rows of ``images`` and the images that could not be read.
+
+        Rows come from the cache when there; the other images are checked
+        (:func:`check_readable`) before the network starts. With
+        ``on_error="raise"`` any failure raises :class:`ImageReadError`;
+        with ``"nan"`` failed rows are NaN and listed in the result.
+        """
         device = resolve_device(self.device)
         amp_dtype = autocast_dtype(self.precision, device)
         output = np.empty((len(images), self.n_features_out_), dtype=np.float32)
         cache = self._cache(device, amp_dtype)
-        keys = [image_key(image) for image in images] if cache else None
+        keys = [_cache_key(image) for image in images] if cache else None
         todo = []
         for index in range(len(images)):
-            row = cache.load(keys[index], self.n_features_out_) if cache else None
+            row = None
+            if cache and keys[index] is not None:
+                row = cache.load(keys[index], self.n_features_out_)
             if row is None:
                 todo.append(index)
             else:
                 output[index] = row
+        failures = check_readable(images, todo)
+        if failures and on_error == "raise":
+            raise ImageReadError.from_failures(
+                failures, context=" (checked before running the network)"
+            )
+        failed = {failure.index for failure in failures}
+        todo = [index for index in todo if index not in failed]
         with tqdm(
             total=len(images),
             initial=len(images) - len(todo),
@@ -330,12 +518,16 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             unit="img",
             desc=f"{self.backbone} features",
         ) as progress:
-            for index, row in self._stream_features(images, todo, device, amp_dtype):
+            skipped = None if on_error == "raise" else failures
+            stream = self._stream_features(images, todo, device, amp_dtype, skipped)
+            for index, row in stream:
                 output[index] = row
-                if cache:
+                if cache and keys[index] is not None:
                     cache.save(keys[index], row)
                 progress.update(1)
-        return output
+        failures.sort(key=lambda failure: failure.index)
+        output[[failure.index for failure in failures]] = np.nan
+        return output, failures
 
     def _cache(self, device, amp_dtype) -> FeatureCache | None:
         location = cache_location(self.memory)
@@ -354,7 +546,15 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             "precision": str(amp_dtype),
             "torch": torch.__version__,
         }
+        if self._compute_mode() == "trunk":
+            config["compute"] = "trunk"
         return FeatureCache(location, config)
+
+    def _normalization_on(self, device: torch.device):
+        """Mean and std of the weights as (1, 3, 1, 1) tensors on ``device``."""
+        mean = torch.tensor(self.mean_, device=device).view(1, 3, 1, 1)
+        std = torch.tensor(self.std_, device=device).view(1, 3, 1, 1)
+        return mean, std
 
     def _network_identity(self) -> str:
         return self._weights_identity
@@ -369,6 +569,15 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
 
     def _prepare(self, images, index):
         pixels = load_image(images[index], index)
+        if self._compute_mode() == "trunk":
+            return place_crops(
+                pixels,
+                n_crops=self.n_crops_,
+                crop_size=self.crop_size,
+                mode=self.crops,
+                seed=self.seed_,
+                stride=STRIDE,
+            )
         crops, _ = cut_crops(
             pixels,
             n_crops=self.n_crops_,
@@ -378,8 +587,12 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         )
         return crops
 
-    def _prepared(self, images, indices, pin: bool):
-        """Crops of ``images[indices]`` in order, read ahead by worker threads."""
+    def _prepared(self, images, indices, pin: bool, failures=None):
+        """Crops of ``images[indices]`` in order, read ahead by worker threads.
+
+        Images that fail to decode raise, or, when ``failures`` is a list,
+        are appended to it and skipped.
+        """
         n_threads = self.n_jobs if self.n_jobs is not None else 1
         if n_threads < 0:
             n_threads = max(1, (os.cpu_count() or 1) + 1 + n_threads)
@@ -398,20 +611,30 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
                     pending.append(
                         (next_index, pool.submit(self._prepare, images, next_index))
                     )
-                crops = future.result()
+                try:
+                    crops = future.result()
+                except ImageReadError as error:
+                    if failures is None:
+                        raise
+                    failures.extend(error.failures)
+                    continue
                 yield index, crops.pin_memory() if pin else crops
 
-    def _stream_features(self, images, indices, device, amp_dtype):
+    def _stream_features(self, images, indices, device, amp_dtype, failures=None):
         """Yield ``(index, feature row)`` per image, in the order of ``indices``.
 
         Crops of consecutive images share batches of ``batch_size``; an
-        image's row is yielded as soon as all its crops went through.
+        image's row is yielded as soon as all its crops went through. Images
+        that cannot be decoded raise, or are added to ``failures`` when it is
+        a list.
         """
         if not indices:
             return
         network = self._network_on(device)
-        mean = torch.tensor(self.mean_, device=device).view(1, 3, 1, 1)
-        std = torch.tensor(self.std_, device=device).view(1, 3, 1, 1)
+        mean, std = self._normalization_on(device)
+        trunk = None
+        if self._compute_mode() == "trunk":
+            trunk, network = split_network(self.backbone, network.model)
         waiting = deque()  # [index, crops still without features, parts]
         batch, n_batch = [], 0
 
@@ -429,7 +652,13 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
                     waiting.popleft()
                     yield owner[0], np.concatenate(owner[2]).reshape(-1)
 
-        for index, crops in self._prepared(images, indices, device.type == "cuda"):
+        prepared = self._prepared(images, indices, device.type == "cuda", failures)
+        for index, crops in prepared:
+            if trunk is not None:  # crops is (working image, snapped boxes)
+                image, boxes = crops
+                with torch.inference_mode():
+                    maps = run_trunk(trunk, image, mean, std, device, amp_dtype)
+                    crops = cut_windows(maps, boxes)
             waiting.append([index, len(crops), []])
             batch.append(crops)
             n_batch += len(crops)

@@ -1,21 +1,48 @@
-"""Reading images: paths, PIL images and arrays -> HxWx3 uint8 arrays."""
+"""Reading images: paths, PIL images and arrays -> HxWx3 uint8 arrays.
+
+Every image that cannot be used gets an :class:`~skdeepbiq.exceptions.ImageReadError`
+naming it as ``X[index] ('path'): reason``. :func:`check_readable` finds the
+problems that show without decoding (missing file, folder, empty file, not an
+image, too many pixels, bad array) so that callers can refuse or skip those
+images before the network starts; :func:`load_image` decodes one image.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import stat
+import warnings
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .exceptions import ImageReadError
+from .exceptions import ImageFailure, ImageReadError
+
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
 def describe(image, index: int) -> str:
-    """Short name of ``X[index]`` for messages: its path, or its index."""
+    """Short name of ``X[index]`` for messages: ``X[3] ('a.jpg')``."""
+    return str(ImageFailure(index, image_description(image), ""))[:-2]
+
+
+def image_description(image) -> str:
+    """The path of an image as given, or a short text for in-memory images."""
     if isinstance(image, str | os.PathLike):
-        return f"X[{index}] ({os.fspath(image)!r})"
-    return f"X[{index}] ({type(image).__name__})"
+        return os.fspath(image)
+    if isinstance(image, np.ndarray):
+        return f"<ndarray of shape {image.shape}, {image.dtype}>"
+    if isinstance(image, Image.Image):
+        return f"<PIL.Image {image.mode} {image.width}x{image.height}>"
+    return f"<{type(image).__name__}>"
+
+
+def _failure(image, index: int, reason: str) -> ImageReadError:
+    return ImageReadError.from_failures(
+        [ImageFailure(index, image_description(image), reason)]
+    )
 
 
 def check_images(X) -> list:
@@ -23,7 +50,16 @@ def check_images(X) -> list:
 
     Accepts a list, tuple, 1-D object array or pandas Series of paths
     (str or PathLike), PIL images or HxWxC / HxW uint8 arrays, and a 4-D
-    uint8 array of shape (n_images, H, W, C).
+    uint8 array of shape (n_images, H, W, C). Nothing is read here.
+
+    Raises
+    ------
+    TypeError
+        ``X`` is a single image or not a sequence, or an element is not an
+        image (None, a number, bytes, ...): a programming error, raised
+        whatever ``on_error`` says, naming the first such index.
+    ValueError
+        ``X`` is empty.
     """
     if isinstance(X, str | bytes | os.PathLike | Image.Image):
         raise TypeError(
@@ -49,10 +85,140 @@ def check_images(X) -> list:
     for index, image in enumerate(images):
         if not isinstance(image, str | os.PathLike | Image.Image | np.ndarray):
             raise TypeError(
-                f"X[{index}] is a {type(image).__name__}; each image must be "
-                "a path (str or PathLike), a PIL image or a uint8 array"
+                f"X[{index}] is a {type(image).__name__} ({image!r:.60}); each "
+                "image must be a path (str or PathLike), a PIL image or a "
+                "uint8 array"
             )
     return images
+
+
+def _path_problem(path: str) -> str | None:
+    """What makes ``path`` unusable before opening it, or None."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as error:
+        return f"cannot access: {error.strerror or error}"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a directory, not an image file"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_size == 0:
+        return "empty file (0 bytes)"
+    return None
+
+
+def _pixel_limit_problem(width: int, height: int) -> str | None:
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is None or width * height <= limit:
+        return None
+    return _bomb_reason(f"{width}x{height} = {width * height} pixels")
+
+
+def _bomb_reason(size: str) -> str:
+    return (
+        f"too large: {size}, more than PIL.Image.MAX_IMAGE_PIXELS = "
+        f"{Image.MAX_IMAGE_PIXELS} (decompression-bomb guard); raise that limit "
+        "(or set it to None) if the file is trusted"
+    )
+
+
+def _open_problem(path: str, error: Exception) -> str:
+    """Reason for an exception raised while opening or decoding ``path``."""
+    if isinstance(error, Image.DecompressionBombError):
+        return _bomb_reason(str(error).split(" exceeds")[0].lower())
+    if isinstance(error, UnidentifiedImageError):
+        try:
+            with open(path, "rb") as f:
+                head = f.read(16)
+        except OSError:
+            head = b""
+        return (
+            "not an image PIL can identify (unsupported format, or not an "
+            f"image file; it starts with {head!r})"
+        )
+    if isinstance(error, PermissionError):
+        return "cannot open: permission denied"
+    return (
+        f"cannot decode ({type(error).__name__}: {error}); truncated or corrupt file?"
+    )
+
+
+def _array_problem(array: np.ndarray) -> str | None:
+    if array.ndim not in (2, 3) or (
+        array.ndim == 3 and array.shape[2] not in (1, 3, 4)
+    ):
+        return (
+            "an image array must have shape (H, W), (H, W, 1), (H, W, 3) or "
+            f"(H, W, 4), got {array.shape}"
+        )
+    if array.dtype != np.uint8:
+        return f"an image array must be uint8 (0-255), got {array.dtype}"
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        return f"empty image of shape {array.shape}"
+    return None
+
+
+def check_readable(X, indices: Iterable[int] | None = None) -> list[ImageFailure]:
+    """Find the images of ``X`` that cannot be read, without decoding them.
+
+    Cheap: paths are checked with ``os.stat`` and PIL's header parsing
+    (``Image.open``, which reads only the first bytes), arrays by shape and
+    dtype. Corrupt or truncated pixel data is found only when decoding, by
+    :func:`load_image`.
+
+    Parameters
+    ----------
+    X : list of images
+        As returned by :func:`check_images`.
+    indices : iterable of int, default=None
+        Check only these positions of ``X``; None checks all.
+
+    Returns
+    -------
+    failures : list of ImageFailure
+        ``(index, description, reason)`` of each unusable image, by index.
+
+    Examples
+    --------
+    >>> from skdeepbiq._images import check_readable
+    >>> check_readable(["no/such/file.jpg"])
+    [ImageFailure(index=0, description='no/such/file.jpg', reason='no such file')]
+    """
+    failures = []
+    for index in range(len(X)) if indices is None else indices:
+        image = X[index]
+        if isinstance(image, np.ndarray):
+            reason = _array_problem(image)
+        elif isinstance(image, Image.Image):
+            reason = None if min(image.size) >= 1 else f"empty image {image.size}"
+        else:
+            reason = _header_problem(os.fspath(image))
+        if reason is not None:
+            failures.append(ImageFailure(index, image_description(image), reason))
+    return failures
+
+
+def _header_problem(path: str) -> str | None:
+    reason = _path_problem(path)
+    if reason is not None:
+        return reason
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                return _pixel_limit_problem(*opened.size)
+    except MemoryError:
+        raise
+    except Exception as error:
+        return _open_problem(path, error)
+
+
+def _sixteen_bit_to_8(image: Image.Image) -> Image.Image:
+    """High byte of a 16-bit (or 32-bit integer) grayscale image, as L."""
+    values = np.asarray(image).astype(np.int64)
+    return Image.fromarray((np.clip(values, 0, 65535) >> 8).astype(np.uint8), "L")
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -61,68 +227,111 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         return image
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    if image.mode in _ALPHA_MODES:
+        rgba = image.convert("RGBA")
         background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").split()[-1])
+        background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        array = np.asarray(image, dtype=np.float64)
-        peak = 65535.0 if array.max() > 255 else 255.0
-        gray = np.clip(np.round(array * 255.0 / peak), 0, 255).astype(np.uint8)
-        return Image.fromarray(gray, mode="L").convert("RGB")
+    if image.mode in _SIXTEEN_BIT_MODES:
+        return _sixteen_bit_to_8(image).convert("RGB")
     return image.convert("RGB")
 
 
-def _array_to_rgb(array: np.ndarray, name: str) -> np.ndarray:
+def _array_to_rgb(array: np.ndarray) -> np.ndarray:
     if array.ndim == 2:
         array = array[:, :, None]
-    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
-        raise ImageReadError(
-            f"{name}: an image array must have shape (H, W), (H, W, 1), "
-            f"(H, W, 3) or (H, W, 4), got {array.shape}"
-        )
-    if array.dtype != np.uint8:
-        raise ImageReadError(
-            f"{name}: an image array must be uint8 (0-255), got {array.dtype}"
-        )
-    if array.shape[0] < 1 or array.shape[1] < 1:
-        raise ImageReadError(f"{name}: empty image of shape {array.shape}")
     if array.shape[2] == 1:
-        array = np.repeat(array, 3, axis=2)
-    elif array.shape[2] == 4:
-        return _array_to_rgb(np.asarray(_to_rgb(Image.fromarray(array, "RGBA"))), name)
+        return np.repeat(array, 3, axis=2)
+    if array.shape[2] == 4:
+        return np.asarray(_to_rgb(Image.fromarray(np.ascontiguousarray(array), "RGBA")))
     return np.ascontiguousarray(array)
 
 
 def load_image(image, index: int) -> np.ndarray:
     """Read ``X[index]`` as an RGB uint8 array of shape (H, W, 3).
 
-    Paths are decoded with PIL; EXIF orientation is applied, so the pixels
-    are those a viewer shows. Grayscale is repeated over three channels,
-    transparency is composited on white, 16-bit images are scaled to 8 bits.
-    Errors are :class:`~skdeepbiq.exceptions.ImageReadError` naming the image.
+    What each kind of input becomes (the documented behaviour):
+
+    - **Formats**: anything PIL decodes (JPEG, PNG, TIFF, BMP, WebP, GIF,
+      ...). A file PIL cannot identify (a text or HTML file named ``.jpg``,
+      an unsupported format such as SVG or HEIC without a plugin) is an
+      error that shows the file's first bytes.
+    - **Color**: grayscale (``L``, ``1``) is repeated over three channels;
+      CMYK (e.g. CMYK JPEG) and YCbCr use PIL's conversion to RGB; ICC
+      profiles are ignored (pixels are used as stored).
+    - **Transparency**: RGBA, LA, PA and palette images with a transparent
+      color are composited on a white background (4-channel arrays too).
+    - **16-bit**: 16-bit grayscale (and 32-bit integer) images keep their
+      high byte (value // 256), as PIL does for 16-bit RGB PNG.
+    - **EXIF orientation** is applied, for files and PIL images alike, so
+      the pixels are those a viewer shows (a portrait photo stored sideways
+      is cropped upright). Arrays are used as they are.
+    - **Animated or multi-page files** (GIF, APNG, TIFF): the first frame.
+    - **Small images**: any size from 1x1 is read; the featurizer enlarges
+      images smaller than the crop.
+    - **Arrays** must be uint8 of shape (H, W), (H, W, 1), (H, W, 3) or
+      (H, W, 4).
+
+    Errors are :class:`~skdeepbiq.exceptions.ImageReadError` whose message
+    is ``X[index] ('path'): reason`` and whose ``failures`` holds the same
+    as ``(index, description, reason)``:
+
+    - missing file: ``no such file``; a folder: ``is a directory, not an
+      image file``; a FIFO or device: ``not a regular file``; a zero-byte
+      file: ``empty file (0 bytes)``; no read permission: ``cannot open:
+      permission denied``;
+    - truncated or corrupt JPEG / PNG: ``cannot decode (...)``. PIL's
+      ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` is respected if a program
+      sets it (PIL then fills the missing pixels with gray);
+    - more pixels than ``PIL.Image.MAX_IMAGE_PIXELS`` (about 89 million by
+      default): ``too large: ... (decompression-bomb guard)``, found from
+      the header, before any pixel memory is allocated. Raise that limit
+      or set it to None to read larger trusted images.
+
+    Parameters
+    ----------
+    image : str, PathLike, PIL.Image.Image or ndarray
+        One element of ``X``.
+    index : int
+        Its position in ``X``, for messages.
+
+    Returns
+    -------
+    pixels : ndarray of shape (height, width, 3), dtype uint8
+        The image's pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeepbiq._images import load_image
+    >>> load_image(np.zeros((2, 3), np.uint8), 0).shape
+    (2, 3, 3)
     """
-    name = describe(image, index)
     if isinstance(image, np.ndarray):
-        return _array_to_rgb(image, name)
+        reason = _array_problem(image)
+        if reason is not None:
+            raise _failure(image, index, reason)
+        return _array_to_rgb(image)
     if isinstance(image, Image.Image):
-        return np.asarray(_to_rgb(image))
+        try:
+            return np.asarray(_to_rgb(ImageOps.exif_transpose(image)))
+        except MemoryError:
+            raise
+        except Exception as error:
+            reason = f"cannot decode ({type(error).__name__}: {error})"
+            raise _failure(image, index, reason) from error
     path = os.fspath(image)
-    if not os.path.exists(path):
-        raise ImageReadError(f"{name}: no such file")
-    if os.path.isdir(path):
-        raise ImageReadError(f"{name}: is a directory, not an image file")
+    reason = _path_problem(path)
+    if reason is not None:
+        raise _failure(image, index, reason)
     try:
         with Image.open(path) as opened:
-            opened.load()
-            oriented = ImageOps.exif_transpose(opened)
-            return np.asarray(_to_rgb(oriented))
-    except UnidentifiedImageError:
-        raise ImageReadError(
-            f"{name}: not an image PIL can identify (unsupported format or "
-            "not an image file)"
-        ) from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageReadError(f"{name}: cannot decode: {error}") from error
-    except Image.DecompressionBombError as error:
-        raise ImageReadError(f"{name}: {error}") from error
+            reason = _pixel_limit_problem(*opened.size)
+            if reason is None:
+                opened.load()
+                return np.asarray(_to_rgb(ImageOps.exif_transpose(opened)))
+    except MemoryError:
+        raise
+    except Exception as error:
+        raise _failure(image, index, _open_problem(path, error)) from error
+    raise _failure(image, index, reason)

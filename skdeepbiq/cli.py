@@ -1,24 +1,418 @@
 """The ``skdeepbiq`` command line.
 
-Exit codes: 0 success, 1 failure, 2 bad usage.
+Commands: ``score`` (quality scores of images), ``fit`` (train a model on a
+CSV manifest), ``evaluate`` (metrics of a model on a manifest),
+``reproduce`` (the paper's protocols) and ``weights`` (fetch or list
+backbone weights). ``skdeepbiq COMMAND --help`` tells more.
+
+Exit codes: 0 success; 1 something failed while running (an image or path
+that cannot be read, missing weights); 2 bad usage (an unknown option, a bad
+value, a model argument that is not a model).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import glob
+import importlib
+import json
+import math
+import os
 import sys
+import warnings
 
-from .exceptions import WeightsNotFoundError
+from .exceptions import (
+    ImageReadError,
+    SkDeepBIQWarning,
+    UnreadableImageWarning,
+    WeightsNotFoundError,
+)
+
+#: File name extensions of the images that ``score`` picks from folders.
+IMAGE_EXTENSIONS = (
+    ".bmp", ".gif", ".jpeg", ".jpg", ".png", ".ppm", ".tif", ".tiff", ".webp",
+)  # fmt: skip
+METRIC_NAMES = ("PLCC", "SROCC", "KROCC", "RMSE", "MAE")
+
+
+class UsageError(Exception):
+    """A command-line argument is unusable: exit code 2."""
+
+
+def _error(message: str) -> None:
+    print(f"skdeepbiq: error: {message}", file=sys.stderr)
+
+
+# Models ------------------------------------------------------------------
+
+
+def _load_model(spec: str, args, **runtime):
+    """A fitted model from a pretrained name or a model file."""
+    from ._pretrained import PRETRAINED, load_model, load_pretrained
+
+    options = dict(device=args.device, batch_size=args.batch_size, **runtime)
+    if spec in PRETRAINED:
+        return load_pretrained(spec, **options)
+    if not os.path.isfile(spec):
+        raise UsageError(
+            f"model {spec!r} is neither a pretrained model ({', '.join(PRETRAINED)}) "
+            "nor a model file"
+        )
+    return load_model(spec, **options)
+
+
+def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1', ... "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=32,
+        help="crops per forward pass (default: %(default)s)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar on stderr"
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _predict_with_failures(model, paths: list[str]):
+    """Scores of ``paths`` (NaN where unreadable) and the failures, by index."""
+    model.featurizer_.set_params(on_error="nan")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = model.predict(paths)
+    failures = {}
+    for warning in caught:
+        if issubclass(warning.category, UnreadableImageWarning):
+            for failure in warning.message.failures:
+                failures[failure.index] = failure.reason
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    for index, score in enumerate(scores):
+        if not math.isfinite(score) and index not in failures:
+            failures[index] = "the model gives no finite score"
+    for index, reason in sorted(failures.items()):
+        _error(f"{paths[index]}: {reason}")
+    return scores, failures
+
+
+# score -------------------------------------------------------------------
+
+
+def _is_image_file(path: str) -> bool:
+    return os.path.isfile(path) and path.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _folder_images(folder: str, recursive: bool) -> list[str]:
+    if not recursive:
+        names = sorted(os.listdir(folder))
+        return [
+            p for p in (os.path.join(folder, n) for n in names) if _is_image_file(p)
+        ]
+    found = []
+    for root, folders, names in os.walk(folder):
+        folders.sort()
+        found += [os.path.join(root, n) for n in sorted(names)]
+    return [path for path in found if _is_image_file(path)]
+
+
+def expand_paths(arguments, recursive=False):
+    """The image files named by command-line arguments.
+
+    Parameters
+    ----------
+    arguments : list of str
+        Files (taken whatever their extension), folders (the files with an
+        image extension directly inside, or below with ``recursive``) and
+        glob patterns (``photos/*.jpg``, ``photos/**/*.png``; files with an
+        image extension).
+    recursive : bool, default=False
+        Also look into the subfolders of folders.
+
+    Returns
+    -------
+    paths : list of str
+        Each image once, in the order of the arguments (sorted within a
+        folder or pattern).
+    problems : list of (str, str)
+        ``(argument, reason)`` for arguments that name no image.
+    """
+    paths, problems = [], []
+    for argument in arguments:
+        if os.path.isdir(argument):
+            found = _folder_images(argument, recursive)
+            if not found:
+                problems.append((argument, "folder holds no image files"))
+        elif os.path.lexists(argument):
+            found = [argument]
+        elif glob.has_magic(argument):
+            matches = sorted(glob.glob(argument, recursive=True))
+            found = [path for path in matches if _is_image_file(path)]
+            if not found:
+                problems.append((argument, "no image file matches this pattern"))
+        else:
+            found = []
+            problems.append((argument, "no such file or directory"))
+        paths += found
+    return list(dict.fromkeys(paths)), problems
+
+
+def _write_scores(stream, paths, scores, failures, output_format: str) -> None:
+    if output_format == "json":
+        records = []
+        for index, (path, score) in enumerate(zip(paths, scores, strict=True)):
+            record = {
+                "path": path,
+                "score": None if index in failures else float(score),
+            }
+            if index in failures:
+                record["error"] = failures[index]
+            records.append(record)
+        json.dump(records, stream, indent=1)
+        stream.write("\n")
+        return
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(["path", "score"])
+    for index, (path, score) in enumerate(zip(paths, scores, strict=True)):
+        writer.writerow([path, "" if index in failures else f"{score:#.4g}"])
+
+
+def _score(args) -> int:
+    paths, problems = expand_paths(args.paths, recursive=args.recursive)
+    for argument, reason in problems:
+        _error(f"{argument}: {reason}")
+    if not paths:
+        _error("no images to score")
+        return 1
+    model = _load_model(args.model, args, verbose=0 if args.quiet else 1)
+    scores, failures = _predict_with_failures(model, paths)
+    if args.output is None:
+        _write_scores(sys.stdout, paths, scores, failures, args.format)
+    else:
+        with open(args.output, "w", newline="", encoding="utf-8") as stream:
+            _write_scores(stream, paths, scores, failures, args.format)
+    if failures or problems:
+        n_failed = len(failures) + len(problems)
+        _error(f"{n_failed} of the inputs could not be scored (see above)")
+        return 1
+    return 0
+
+
+def _add_score(commands) -> None:
+    from ._pretrained import DEFAULT_PRETRAINED
+
+    parser = commands.add_parser(
+        "score",
+        help="predict the quality of images",
+        description=(
+            "Predict the quality of images: one score per image, on the scale "
+            "the model was trained on (the default model: CLIVE's MOS, 0-100, "
+            "higher is better). Unreadable images are reported on stderr and "
+            "the others are still scored; the exit code is then 1."
+        ),
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="image files, folders (their image files) or glob patterns",
+    )
+    parser.add_argument(
+        "-m",
+        "--model",
+        default=DEFAULT_PRETRAINED,
+        help="a pretrained model name or a model file written by `skdeepbiq fit` "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "-f", "--format", choices=("csv", "json"), default="csv", help="output format"
+    )
+    parser.add_argument("-o", "--output", help="write here instead of stdout")
+    parser.add_argument(
+        "-r", "--recursive", action="store_true", help="look into subfolders too"
+    )
+    _add_runtime_options(parser)
+    parser.set_defaults(handler=_score)
+
+
+# fit and evaluate -------------------------------------------------------------
+
+
+def _fit(args) -> int:
+    from . import CNNCropFeaturizer, DeepBIQRegressor, save_model
+    from ._regressor import default_regressor
+    from .datasets import load_manifest
+
+    data = load_manifest(args.manifest)
+    weights = None if args.weights.lower() == "none" else args.weights
+    featurizer = CNNCropFeaturizer(
+        backbone=args.backbone,
+        weights=weights,
+        n_crops=args.n_crops,
+        crop_size=args.crop_size,
+        crops=args.crops,
+        random_state=args.random_state,
+        device=args.device,
+        batch_size=args.batch_size,
+        verbose=0 if args.quiet else 1,
+    )
+    regressor = default_regressor()
+    if args.C is not None:
+        regressor.set_params(C=args.C)
+    model = DeepBIQRegressor(
+        featurizer, regressor, fusion=args.fusion, pooling=args.pooling
+    ).fit(data.paths, data.y)
+    metadata = {
+        "training_set": {
+            "manifest": os.path.abspath(args.manifest),
+            "n_images": len(data.y),
+        }
+    }
+    path = save_model(model, args.output, metadata=metadata)
+    print(
+        f"skdeepbiq: model trained on {len(data.y)} images saved to {path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _add_fit(commands) -> None:
+    parser = commands.add_parser(
+        "fit",
+        help="train a model on images and their scores",
+        description=(
+            "Train a DeepBIQ model on the images of a CSV manifest (columns "
+            "image, mos[, mos_std][, group]; image paths relative to the CSV) "
+            "and save it as a .npz file: plain arrays, no pickle. The backbone's "
+            "weights are not copied into it, only named."
+        ),
+    )
+    parser.add_argument("manifest", metavar="MANIFEST.csv", help="images and scores")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="MODEL", help="model file (.npz)"
+    )
+    parser.add_argument("--backbone", default="mobilenet_v2", help="torchvision model")
+    parser.add_argument(
+        "--weights",
+        default="IMAGENET1K_V1",
+        help="weights name, state_dict file, or 'none' for random (default: %(default)s)",
+    )
+    parser.add_argument("--n-crops", type=_positive_int, default=25)
+    parser.add_argument("--crop-size", type=_positive_int, default=224)
+    parser.add_argument(
+        "--crops", choices=("random", "grid", "center"), default="random"
+    )
+    parser.add_argument("--random-state", type=int, default=0, help="crop seed")
+    parser.add_argument(
+        "--fusion",
+        choices=("prediction", "feature", "concatenation"),
+        default="prediction",
+    )
+    parser.add_argument("--pooling", choices=("mean", "min", "max"), default="mean")
+    parser.add_argument(
+        "-C", type=float, default=None, help="LinearSVR C (default: the package's)"
+    )
+    _add_runtime_options(parser)
+    parser.set_defaults(handler=_fit)
+
+
+def _evaluate(args) -> int:
+    import numpy as np
+
+    from . import metrics
+    from .datasets import load_manifest
+
+    data = load_manifest(args.manifest)
+    model = _load_model(args.model, args, verbose=0 if args.quiet else 1)
+    scores, failures = _predict_with_failures(model, list(data.paths))
+    scored = np.isfinite(scores)
+    if scored.sum() < 2:
+        _error("fewer than two images could be scored")
+        return 1
+    y_true, y_pred = data.y[scored], scores[scored]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkDeepBIQWarning)
+        results = {
+            name: getattr(metrics, name.lower())(y_true, y_pred)
+            for name in METRIC_NAMES
+        }
+    if args.format == "json":
+        print(json.dumps({"n_images": int(scored.sum()), **results}, indent=1))
+    else:
+        print(f"images\t{int(scored.sum())}")
+        for name, value in results.items():
+            print(f"{name}\t{value:.4f}")
+    if failures:
+        _error(f"{len(failures)} images could not be scored and are left out")
+        return 1
+    return 0
+
+
+def _add_evaluate(commands) -> None:
+    parser = commands.add_parser(
+        "evaluate",
+        help="accuracy of a model on images with known scores",
+        description=(
+            "Score the images of a CSV manifest with MODEL and print PLCC, "
+            "SROCC, KROCC, RMSE and MAE against the manifest's scores."
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL", help="model file or pretrained name")
+    parser.add_argument("manifest", metavar="MANIFEST.csv", help="images and scores")
+    parser.add_argument("-f", "--format", choices=("text", "json"), default="text")
+    _add_runtime_options(parser)
+    parser.set_defaults(handler=_evaluate)
+
+
+# reproduce and weights ----------------------------------------------------------
+
+
+def _add_reproduce(commands, load: bool) -> None:
+    """``reproduce``: arguments and handler come from :mod:`skdeepbiq.reproduce`.
+
+    That module is imported only when ``load`` (the command is ``reproduce``).
+    """
+    parser = commands.add_parser(
+        "reproduce",
+        help="run the paper's evaluation protocols",
+        description="Reproduce the experiments of Bianco et al. (2018).",
+    )
+    parser.set_defaults(handler=_reproduce_missing)
+    if not load:
+        return
+    try:
+        module = importlib.import_module(f"{__package__}.reproduce")
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}.reproduce":
+            raise
+        return
+    module.configure_parser(parser)
+    parser.set_defaults(handler=module.run_from_args)
+
+
+def _reproduce_missing(args) -> int:
+    _error("this version of skdeepbiq has no `reproduce` command yet")
+    return 1
 
 
 def _weights_fetch(args) -> int:
     from .weights import fetch_weights
 
-    try:
-        path = fetch_weights(args.backbone, args.weights, verbose=not args.quiet)
-    except WeightsNotFoundError as error:
-        print(f"skdeepbiq: error: {error}", file=sys.stderr)
-        return 1
+    path = fetch_weights(args.backbone, args.weights, verbose=not args.quiet)
     print(path)
     return 0
 
@@ -37,14 +431,7 @@ def _weights_list(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``skdeepbiq`` command."""
-    parser = argparse.ArgumentParser(
-        prog="skdeepbiq",
-        description="Blind image quality assessment with DeepBIQ.",
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_weights(commands) -> None:
     weights = commands.add_parser(
         "weights", help="fetch or list pretrained backbone weights"
     )
@@ -68,20 +455,76 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(handler=_weights_fetch)
     listing = weights_commands.add_parser("list", help="list cached weights files")
     listing.set_defaults(handler=_weights_list)
+
+
+# main -------------------------------------------------------------------------
+
+
+def build_parser(load_reproduce=False) -> argparse.ArgumentParser:
+    """The argument parser of the ``skdeepbiq`` command.
+
+    Parameters
+    ----------
+    load_reproduce : bool, default=False
+        Import :mod:`skdeepbiq.reproduce` to add the arguments of the
+        ``reproduce`` command (done when that is the command run).
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        The parser; each command sets a ``handler(args) -> exit code``.
+    """
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="skdeepbiq",
+        description="Blind image quality assessment with DeepBIQ.",
+        epilog="Exit codes: 0 success, 1 failures, 2 bad usage.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_score(commands)
+    _add_fit(commands)
+    _add_evaluate(commands)
+    _add_reproduce(commands, load_reproduce)
+    _add_weights(commands)
     return parser
 
 
 def main(argv=None) -> int:
-    """Run the command line; returns the exit code."""
-    parser = build_parser()
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    code : int
+        0 success, 1 failures, 2 bad usage.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(load_reproduce=bool(argv) and argv[0] == "reproduce")
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
     except KeyboardInterrupt:
-        print("skdeepbiq: interrupted", file=sys.stderr)
+        _error("interrupted")
         return 1
-    except ValueError as error:
-        print(f"skdeepbiq: error: {error}", file=sys.stderr)
+    except BrokenPipeError:
+        sys.stdout = open(os.devnull, "w")  # silence the final flush
+        return 1
+    except (WeightsNotFoundError, ImageReadError) as error:
+        _error(str(error))
+        return 1
+    except FileNotFoundError as error:
+        _error(str(error))
+        return 1
+    except (UsageError, ValueError) as error:
+        _error(str(error))
         return 2
 
 

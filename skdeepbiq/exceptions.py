@@ -1,5 +1,7 @@
 """Exceptions and warnings raised by skdeepbiq."""
 
+from typing import NamedTuple
+
 
 class SkDeepBIQWarning(UserWarning):
     """Base class of the warnings that skdeepbiq emits."""
@@ -13,9 +15,76 @@ class WeightsNotFoundError(FileNotFoundError):
     """
 
 
+class ImageFailure(NamedTuple):
+    """One image that could not be read: ``(index, description, reason)``.
+
+    ``index`` is its position in ``X``; ``description`` its path (as given),
+    or ``"<ndarray>"`` / ``"<PIL.Image>"``-like text for an in-memory image;
+    ``reason`` says what is wrong (``"no such file"``, ``"empty file (0
+    bytes)"``, ...). ``str()`` gives the line used in messages:
+    ``X[3] ('photos/a.jpg'): no such file``.
+    """
+
+    index: int
+    description: str
+    reason: str
+
+    def __str__(self) -> str:
+        label = self.description
+        if not label.startswith("<"):
+            label = repr(label)
+        return f"X[{self.index}] ({label}): {self.reason}"
+
+
+def format_failures(failures, limit: int = 50) -> str:
+    """One indented line per failure, at most ``limit`` of them."""
+    lines = [f"  {failure}" for failure in failures[:limit]]
+    if len(failures) > limit:
+        lines.append(f"  ... and {len(failures) - limit} more (see .failures)")
+    return "\n".join(lines)
+
+
 class ImageReadError(ValueError):
     """An image could not be read or decoded.
 
-    The message names the image (its path, or its index in ``X``) and the
-    reason.
+    The message names each image (``X[index]`` and its path) and the reason;
+    ``failures`` holds them as a list of :class:`ImageFailure`
+    ``(index, description, reason)``.
     """
+
+    def __init__(self, message, failures=()):
+        super().__init__(message)
+        self.failures = list(failures)
+
+    def __reduce__(self):
+        return type(self), (self.args[0] if self.args else "", self.failures)
+
+    @classmethod
+    def from_failures(cls, failures, context: str = ""):
+        """The error for one or several failed images."""
+        if len(failures) == 1:
+            return cls(f"{failures[0]}{context}", failures)
+        return cls(
+            f"{len(failures)} images cannot be read{context}:\n"
+            + format_failures(failures),
+            failures,
+        )
+
+
+class UnreadableImageWarning(SkDeepBIQWarning):
+    """Some images could not be read and were given NaN or skipped.
+
+    Emitted once per call by ``CNNCropFeaturizer(on_error="nan").transform``
+    (their rows are NaN, so ``DeepBIQRegressor.predict`` returns NaN for
+    them) and by ``DeepBIQRegressor(skip_unreadable=True).fit`` (they are
+    left out of training). The message lists each image as ``X[i] ('path'):
+    reason``; ``failures`` holds them as a list of :class:`ImageFailure`
+    ``(index, description, reason)``, for programs that report them.
+    """
+
+    def __init__(self, message, failures=()):
+        super().__init__(message)
+        self.failures = list(failures)
+
+    def __reduce__(self):
+        return type(self), (self.args[0] if self.args else "", self.failures)

@@ -1,0 +1,359 @@
+"""Running model configurations over splits on precomputed features, resumably.
+
+The machinery of :mod:`skdeepbiq.reproduce`: each (experiment,
+configuration, split) is fitted with ``DeepBIQRegressor(featurizer=
+"precomputed")`` on features computed once, scored, and written to its own
+JSON file as soon as it finishes; a rerun with the same settings reads the
+file back instead of refitting. Also the metrics of one split and the
+t-test choice of the number of crops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+from scipy import stats
+
+from .model_selection import ReferenceSplit, clive_splits, median_scores
+
+#: Exp II fusions: name -> (DeepBIQRegressor fusion, pooling).
+FUSIONS = {
+    "feature-mean": ("feature", "mean"),
+    "concatenation": ("concatenation", "mean"),
+    "prediction-mean": ("prediction", "mean"),
+}
+#: Exp III configurations of the paper: name -> (fusion, pooling, crops).
+FINE_TUNED = {
+    "feature-mean": ("feature", "mean", 20),
+    "prediction-mean": ("prediction", "mean", 25),
+}
+#: Multiples of the default C tried on the validation part (reference splits).
+C_FACTORS = (0.1, 1.0, 10.0)
+
+
+class SplitStore:
+    """One JSON file per (experiment, configuration, split), written atomically."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.computed = 0
+        self.reused = 0
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.json"
+
+    def load(self, name: str, fingerprint: str) -> dict | None:
+        """The record of a finished split made with the same settings, or None."""
+        try:
+            record = json.loads(self.path(name).read_text())
+        except (OSError, ValueError):
+            return None
+        return record if record.get("fingerprint") == fingerprint else None
+
+    def save(self, name: str, record: dict) -> None:
+        path = self.path(name)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(json.dumps(jsonable(record)))
+        os.replace(temporary, path)
+
+
+def jsonable(value):
+    """``value`` with numpy types as Python ones and NaN / inf as None."""
+    if isinstance(value, dict):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [jsonable(item) for item in value]
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value
+
+
+# Scores and the choice of the number of crops --------------------------------
+
+
+def split_scores(y_true, y_pred, mos_std=None) -> dict:
+    """The metrics of one test part: PLCC, SROCC, KROCC, RMSE, MAE, nMAE, ...
+
+    ``within_<k>_std`` for k = 1, 2, 3 when ``mos_std`` is given.
+    """
+    from . import metrics
+
+    scores = {
+        name: getattr(metrics, name)(y_true, y_pred)
+        for name in ("plcc", "srocc", "krocc", "rmse", "mae", "nmae")
+    }
+    if mos_std is not None:
+        for k in (1, 2, 3):
+            scores[f"within_{k}_std"] = metrics.within_k_std(
+                y_true, y_pred, mos_std, k=k
+            )
+    return scores
+
+
+def choose_crop_count(srocc_by_count: dict, alpha=0.05) -> dict:
+    """The fewest crops whose SROCC is not significantly below the best.
+
+    For each number of crops, a two-sample t-test (Student's, as the paper
+    used "two-sample t-tests") compares its SROCC over the splits with that
+    of the number of crops with the best median SROCC; the chosen number is
+    the smallest one with ``p >= alpha`` (an undefined p, from splits that
+    all score the same, counts as no difference). With a single split
+    there is no test: the best is chosen.
+
+    Parameters
+    ----------
+    srocc_by_count : dict of int to array-like
+        SROCC of each split, by number of crops.
+    alpha : float, default=0.05
+        Significance level.
+
+    Returns
+    -------
+    choice : dict
+        ``crop_counts``, ``median_srocc``, ``p_values`` (against the best),
+        ``best`` and ``chosen``.
+    """
+    counts = sorted(srocc_by_count)
+    values = [np.asarray(srocc_by_count[count], dtype=float) for count in counts]
+    medians = [float(np.median(value)) for value in values]
+    best = counts[int(np.nanargmax(medians))] if np.isfinite(medians).any() else None
+    p_values = []
+    for count, value in zip(counts, values, strict=True):
+        if best is None or count == best:
+            p_values.append(1.0 if count == best else float("nan"))
+            continue
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # near-equal samples
+            result = stats.ttest_ind(value, srocc_by_count[best])
+        p_values.append(float(result.pvalue))
+    chosen = best
+    n_splits = min(len(value) for value in values)
+    for count, p_value in zip(counts, p_values, strict=True):
+        if best is not None and n_splits > 1 and not p_value < alpha:
+            chosen = count
+            break
+    return {
+        "crop_counts": counts,
+        "median_srocc": medians,
+        "p_values": p_values,
+        "best": best,
+        "chosen": chosen,
+    }
+
+
+# Running the configurations over the splits ----------------------------------
+
+
+def _index_hash(indices) -> str:
+    return joblib.hash(np.asarray(indices, dtype=np.int64))
+
+
+class SplitRunner:
+    """Fits and scores configurations on features, one split at a time.
+
+    Splits already on disk with the same settings are read back, not refit.
+    """
+
+    def __init__(self, data, splits, store: SplitStore, base_c: float, verbose):
+        self.data = data
+        self.splits = splits  # [(train, validation, test)], validation maybe empty
+        self.store = store
+        self.base_c = base_c
+        self.verbose = verbose
+        self.dataset_hash = joblib.hash((list(data.paths), data.y))
+
+    def run(self, experiment: str, configs: dict, features, feature_config: dict):
+        """Records of every (configuration, split).
+
+        ``configs`` maps a name to ``(fusion, pooling, n_crops)``;
+        ``features`` is an array of shape (n_images, n_crops, n_features),
+        or a function of ``(split_index, train)`` returning one (Exp III).
+        """
+        from tqdm.auto import tqdm
+
+        records = {name: [] for name in configs}
+        with tqdm(
+            total=len(configs) * len(self.splits),
+            desc=f"Exp {experiment} splits",
+            unit="fit",
+            disable=not self.verbose,
+        ) as progress:
+            for index, (train, validation, test) in enumerate(self.splits):
+                todo = {}
+                for name, (fusion, pooling, n_crops) in configs.items():
+                    key = f"{experiment}_{name}_split{index:03d}"
+                    c_value = (
+                        self.base_c / n_crops
+                        if fusion == "concatenation"
+                        else self.base_c
+                    )
+                    fingerprint = joblib.hash(
+                        {
+                            "version": 1,
+                            "dataset": self.dataset_hash,
+                            "features": feature_config,
+                            "fusion": fusion,
+                            "pooling": pooling,
+                            "n_crops": n_crops,
+                            "C": c_value,
+                            "C_factors": C_FACTORS if len(validation) else None,
+                            "parts": [
+                                _index_hash(part) for part in (train, validation, test)
+                            ],
+                        }
+                    )
+                    record = self.store.load(key, fingerprint)
+                    if record is None:
+                        todo[name] = (
+                            key,
+                            fingerprint,
+                            fusion,
+                            pooling,
+                            n_crops,
+                            c_value,
+                        )
+                    else:
+                        self.store.reused += 1
+                        records[name].append(record)
+                        progress.update(1)
+                if not todo:
+                    continue
+                split_features = (
+                    features(index, train) if callable(features) else features
+                )
+                for name, (
+                    key,
+                    fingerprint,
+                    fusion,
+                    pooling,
+                    n_crops,
+                    c_value,
+                ) in todo.items():
+                    progress.set_postfix_str(f"{name}, {n_crops} crop(s)")
+                    record = self._fit(
+                        split_features[:, :n_crops],
+                        fusion,
+                        pooling,
+                        c_value,
+                        train,
+                        validation,
+                        test,
+                    )
+                    record.update(
+                        fingerprint=fingerprint,
+                        experiment=experiment,
+                        config=name,
+                        split=index,
+                        fusion=fusion,
+                        pooling=pooling,
+                        n_crops=n_crops,
+                    )
+                    self.store.save(key, record)
+                    self.store.computed += 1
+                    records[name].append(record)
+                    progress.update(1)
+        for name in records:
+            records[name].sort(key=lambda record: record["split"])
+        return records
+
+    def _fit(self, features, fusion, pooling, c_value, train, validation, test) -> dict:
+        """Fit on the training part (C picked on the validation part if any)."""
+        from sklearn.model_selection import GridSearchCV
+
+        from ._regressor import DeepBIQRegressor, default_regressor
+        from .metrics import get_scorer
+        from .model_selection import predefined_validation
+
+        y = self.data.y
+        started = time.perf_counter()
+        model = DeepBIQRegressor(
+            "precomputed",
+            regressor=default_regressor().set_params(C=c_value),
+            fusion=fusion,
+            pooling=pooling,
+        )
+        if len(validation):
+            development, inner = predefined_validation(train, validation)
+            model = GridSearchCV(
+                model,
+                {"regressor__C": [c_value * factor for factor in C_FACTORS]},
+                cv=inner,
+                scoring=get_scorer("srocc"),
+            ).fit(features[development], y[development])
+            c_value = model.best_params_["regressor__C"]
+        else:
+            model.fit(features[train], y[train])
+        predictions = model.predict(features[test])
+        mos_std = None if self.data.mos_std is None else self.data.mos_std[test]
+        return {
+            "C": c_value,
+            "scores": split_scores(y[test], predictions, mos_std),
+            "test": test.tolist(),
+            "predictions": predictions.tolist(),
+            "fit_seconds": time.perf_counter() - started,
+        }
+
+
+# Protocols and summaries -------------------------------------------------------
+
+
+def paper_splits(data, n_splits: int, random_state) -> tuple[list, str]:
+    """The paper's splits of ``data`` as (train, validation, test), and their text.
+
+    Without reference images: random 80/20 splits of the images, no
+    validation part. With them: 60/20/20 splits by reference image.
+    """
+    if data.groups is None:
+        cv = clive_splits(n_splits, 0.2, random_state)
+        no_validation = np.empty(0, dtype=np.intp)
+        splits = [(train, no_validation, test) for train, test in cv.split(data.y)]
+        return splits, (
+            f"{n_splits} random 80% train / 20% test splits of the images "
+            f"(seed {random_state}); medians over the splits"
+        )
+    cv = ReferenceSplit(n_splits, random_state=random_state)
+    splits = list(cv.split_validation(groups=data.groups))
+    return splits, (
+        f"{n_splits} random 60% train / 20% validation / 20% test splits by "
+        f"reference image (seed {random_state}); C picked by SROCC on the "
+        "validation part among C x (0.1, 1, 10), then refit on train + "
+        "validation; medians over the splits"
+    )
+
+
+def study_crop_counts(summaries: dict, crop_counts, alpha: float) -> dict:
+    """Per Exp II fusion: SROCC by number of crops and the t-test choice."""
+    study = {}
+    for name in FUSIONS:
+        srocc = {
+            count: [split["srocc"] for split in summaries[f"{name}-k{count}"]["splits"]]
+            for count in crop_counts
+        }
+        study[name] = choose_crop_count(srocc, alpha)
+    return study
+
+
+def summarize(records: dict) -> dict:
+    """Per configuration: its settings, the scores of each split, the medians."""
+    summaries = {}
+    for name, config_records in records.items():
+        first = config_records[0]
+        scores = [record["scores"] for record in config_records]
+        summaries[name] = {
+            "fusion": first["fusion"],
+            "pooling": first["pooling"],
+            "n_crops": first["n_crops"],
+            "C": [record["C"] for record in config_records],
+            "splits": scores,
+            "median": median_scores(scores),
+        }
+    return summaries

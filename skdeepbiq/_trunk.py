@@ -1,0 +1,126 @@
+"""Shared-trunk computation: the convolutional trunk once per image.
+
+The early, convolutional part of a backbone (the *trunk*, up to its last
+stride-16 stage) runs once over the whole image; each crop then takes its
+window of the trunk's stride-16 maps (a 224-px crop is a 14x14 window)
+through the rest of the network (the *tail*). For 25 crops of a 500x500
+image this is several times less work than 25 separate crops, and it lets
+fine-tuning train the tail on crops re-drawn every epoch without ever
+recomputing the frozen trunk.
+
+It is an approximation of cutting the crops from the image: a window's
+border sees the real neighbourhood of the crop where a separate crop would
+see zero padding, and crop positions are multiples of the stride.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+STRIDE = 16
+
+
+def _mobilenet_v2(model: nn.Module) -> tuple[nn.Module, nn.Module]:
+    return model.features[:14], nn.Sequential(
+        model.features[14:], nn.AdaptiveAvgPool2d(1), nn.Flatten(1), model.classifier
+    )
+
+
+def _efficientnet(model: nn.Module) -> tuple[nn.Module, nn.Module]:
+    return model.features[:6], nn.Sequential(
+        model.features[6:], model.avgpool, nn.Flatten(1), model.classifier
+    )
+
+
+def _resnet(model: nn.Module) -> tuple[nn.Module, nn.Module]:
+    trunk = nn.Sequential(
+        model.conv1, model.bn1, model.relu, model.maxpool,
+        model.layer1, model.layer2, model.layer3,
+    )  # fmt: skip
+    return trunk, nn.Sequential(model.layer4, model.avgpool, nn.Flatten(1), model.fc)
+
+
+_SPLITS = {"mobilenet_v2": _mobilenet_v2}
+_SPLITS.update({f"efficientnet_b{i}": _efficientnet for i in range(8)})
+_SPLITS.update(
+    {
+        name: _resnet
+        for name in (
+            "resnet18",
+            "resnet34",
+            "resnet50",
+            "resnet101",
+            "resnet152",
+            "resnext50_32x4d",
+            "resnext101_32x8d",
+            "resnext101_64x4d",
+            "wide_resnet50_2",
+            "wide_resnet101_2",
+        )
+    }  # fmt: skip
+)
+
+#: Backbones that support ``compute="trunk"`` and fine-tuning.
+TRUNK_BACKBONES = tuple(sorted(_SPLITS))
+
+
+def split_network(backbone: str, model: nn.Module) -> tuple[nn.Module, nn.Module]:
+    """Trunk (image -> stride-16 maps) and tail (window -> features) of ``model``.
+
+    Both share their parameters with ``model``, a torchvision classifier of
+    the named architecture (its head may have been replaced by Identity, in
+    which case the tail returns the penultimate features).
+    """
+    if backbone not in _SPLITS:
+        raise ValueError(
+            f"backbone={backbone!r} has no known stride-16 trunk; compute='trunk' "
+            f"and fine-tuning support {', '.join(TRUNK_BACKBONES)}"
+        )
+    return _SPLITS[backbone](model)
+
+
+def check_crop_size(crop_size: int) -> None:
+    """Windows of the stride-16 maps need crops that are multiples of 16."""
+    if crop_size % STRIDE:
+        raise ValueError(
+            f"crop_size={crop_size} must be a multiple of {STRIDE} with "
+            "compute='trunk' or fine-tuning (224 is a 14x14 window)"
+        )
+
+
+def snap_boxes(boxes: np.ndarray, stride: int = STRIDE) -> np.ndarray:
+    """Move boxes up and left onto multiples of ``stride``, keeping their size."""
+    offsets = (boxes[:, :2] // stride) * stride
+    return np.concatenate([offsets, offsets + (boxes[:, 2:] - boxes[:, :2])], axis=1)
+
+
+def cut_windows(
+    maps: torch.Tensor, boxes: np.ndarray, stride: int = STRIDE
+) -> torch.Tensor:
+    """Windows of trunk maps ``(C, h, w)`` under pixel boxes snapped to ``stride``.
+
+    Returns a tensor of shape (n_boxes, C, size / stride, size / stride).
+    """
+    cells = boxes // stride
+    return torch.stack(
+        [maps[:, top:bottom, left:right] for left, top, right, bottom in cells.tolist()]
+    )
+
+
+def run_trunk(
+    trunk: nn.Module,
+    image: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+) -> torch.Tensor:
+    """Trunk maps ``(C, h, w)`` of one uint8 image ``(3, H, W)``, on ``device``."""
+    batch = image[None].to(device, non_blocking=True)
+    batch = batch.contiguous(memory_format=torch.channels_last).float()
+    batch = batch.div_(255.0).sub_(mean).div_(std)
+    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        maps = trunk(batch)
+    return maps[0]

@@ -1,0 +1,272 @@
+"""The ``skdeepbiq`` command line, run as a real program in a subprocess.
+
+A tiny model (random MobileNetV2, 2 crops of 32 px) is trained once by
+``skdeepbiq fit`` so that ``score`` and ``evaluate`` need no real weights;
+the pretrained default is tested when torchvision's weights are cached.
+Finer behaviours call ``main()`` in the test process, which is faster.
+"""
+
+import csv
+import importlib.util
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from urllib.error import URLError
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from skdeepbiq import load_model
+from skdeepbiq._pretrained import model_metadata
+from skdeepbiq.cli import expand_paths, main
+
+from .conftest import make_images
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "examples" / "images"
+TINY = ["--weights", "none", "--n-crops", "2", "--crop-size", "32", "--quiet"]
+
+
+def run_cli(*args, cwd=None, program=(sys.executable, "-m", "skdeepbiq")):
+    """Run the command line in a new process; returns the CompletedProcess."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), env.get("PYTHONPATH")])
+    )
+    return subprocess.run(
+        [*program, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+def read_csv(text):
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A folder of 8 PNG images, their manifest and a model fitted by the CLI."""
+    folder = tmp_path_factory.mktemp("cli")
+    (folder / "images").mkdir()
+    rows = ["image,mos"]
+    for index, pixels in enumerate(make_images(8)):
+        name = f"images/img{index}.png"
+        Image.fromarray(pixels).save(folder / name)
+        rows.append(f"{name},{10 + 10 * index}")
+    (folder / "manifest.csv").write_text("\n".join(rows) + "\n")
+    done = run_cli(
+        "fit", folder / "manifest.csv", "--output", folder / "model.npz", *TINY
+    )
+    assert done.returncode == 0, done.stderr
+    assert "saved to" in done.stderr
+    return folder
+
+
+def test_fit_then_score_a_folder_prints_one_csv_row_per_image(trained):
+    done = run_cli("score", trained / "images", "--model", trained / "model.npz", "-q")
+    assert done.returncode == 0, done.stderr
+    rows = read_csv(done.stdout)
+    paths = sorted(str(p) for p in (trained / "images").glob("*.png"))
+    assert [row["path"] for row in rows] == paths
+    expected = load_model(trained / "model.npz").predict(paths)
+    np.testing.assert_allclose(
+        [float(row["score"]) for row in rows], expected, rtol=1e-3
+    )
+
+
+def test_unreadable_image_is_reported_and_the_others_still_scored(trained, tmp_path):
+    bad = tmp_path / "not-a-photo.jpg"
+    bad.write_text("this is text, not a JPEG\n")
+    good = trained / "images" / "img0.png"
+    done = run_cli("score", good, bad, "--model", trained / "model.npz", "-q")
+    assert done.returncode == 1
+    assert str(bad) in done.stderr
+    assert "not an image" in done.stderr
+    rows = read_csv(done.stdout)
+    assert [row["path"] for row in rows] == [str(good), str(bad)]
+    assert np.isfinite(float(rows[0]["score"]))
+    assert rows[1]["score"] == ""
+
+
+def test_missing_path_is_reported_with_exit_code_1(trained, tmp_path):
+    missing = tmp_path / "nowhere" / "photo.jpg"
+    done = run_cli("score", missing, "--model", trained / "model.npz")
+    assert done.returncode == 1
+    assert f"{missing}: no such file or directory" in done.stderr
+    assert "no images to score" in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["score"],  # PATH is required
+        ["score", "x.jpg", "--format", "xml"],
+        ["score", "x.jpg", "--batch-size", "0"],
+        ["frobnicate"],
+        [],
+    ],
+    ids=["no-path", "bad-format", "bad-batch-size", "unknown-command", "no-command"],
+)
+def test_bad_usage_exits_with_2(args, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    assert "usage: skdeepbiq" in capsys.readouterr().err
+
+
+def test_bad_usage_in_a_subprocess_exits_with_2():
+    done = run_cli("score", "x.jpg", "--no-such-option")
+    assert done.returncode == 2
+    assert "unrecognized arguments: --no-such-option" in done.stderr
+
+
+def test_help_in_a_subprocess_lists_the_commands_and_exits_0():
+    done = run_cli("--help")
+    assert done.returncode == 0
+    for command in ("score", "fit", "evaluate", "reproduce", "weights"):
+        assert command in done.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["score"], ["fit"], ["evaluate"], ["weights"], ["weights", "fetch"]],
+    ids=" ".join,
+)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--help"])
+    assert stop.value.code == 0
+    assert f"usage: skdeepbiq {' '.join(command)}" in capsys.readouterr().out
+
+
+def test_reproduce_help_when_its_module_exists(capsys):
+    if importlib.util.find_spec("skdeepbiq.reproduce") is None:
+        pytest.skip("skdeepbiq.reproduce is not there yet")
+    with pytest.raises(SystemExit) as stop:
+        main(["reproduce", "--help"])
+    assert stop.value.code == 0
+    assert "usage: skdeepbiq reproduce" in capsys.readouterr().out
+
+
+def test_score_writes_json_to_an_output_file(trained, tmp_path, capsys):
+    output = tmp_path / "scores.json"
+    pattern = str(trained / "images" / "img[0-2].png")
+    code = main(
+        ["score", pattern, "-m", str(trained / "model.npz"), "-f", "json"]
+        + ["-o", str(output), "-q"]
+    )
+    assert code == 0
+    assert capsys.readouterr().out == ""
+    records = json.loads(output.read_text())
+    assert [Path(record["path"]).name for record in records] == [
+        "img0.png",
+        "img1.png",
+        "img2.png",
+    ]
+    assert all(isinstance(record["score"], float) for record in records)
+
+
+def test_evaluate_prints_the_metrics_of_the_metrics_module(trained, capsys):
+    code = main(
+        ["evaluate", str(trained / "model.npz"), str(trained / "manifest.csv")]
+        + ["--format", "json", "-q"]
+    )
+    assert code == 0
+    results = json.loads(capsys.readouterr().out)
+    assert set(results) == {"n_images", "PLCC", "SROCC", "KROCC", "RMSE", "MAE"}
+    assert results["n_images"] == 8
+    assert -1 <= results["SROCC"] <= 1 and results["RMSE"] >= 0
+
+
+def test_a_model_argument_that_is_not_a_model_is_bad_usage(tmp_path, capsys):
+    image = tmp_path / "a.png"
+    Image.fromarray(make_images(1)[0]).save(image)
+    assert main(["score", str(image), "--model", str(tmp_path / "none.npz")]) == 2
+    assert "neither a pretrained model" in capsys.readouterr().err
+    text = tmp_path / "model.npz"
+    text.write_text("not a model")
+    assert main(["score", str(image), "--model", str(text)]) == 2
+
+
+def test_missing_weights_tell_which_command_fetches_them(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise URLError("no network in this test")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    image = tmp_path / "a.png"
+    Image.fromarray(make_images(1)[0]).save(image)
+    assert main(["score", str(image), "-q"]) == 1
+    assert "skdeepbiq weights fetch mobilenet_v2" in capsys.readouterr().err
+
+
+def test_weights_list_with_an_empty_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert main(["weights", "list"]) == 0
+    assert "no weights cached" in capsys.readouterr().err
+
+
+def test_expand_paths_takes_files_folders_and_patterns(tmp_path):
+    for name in ("b.JPG", "a.png", "notes.txt", "sub/c.jpeg", "odd.data"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    folder = str(tmp_path)
+    paths, problems = expand_paths([folder])
+    assert paths == [f"{folder}/a.png", f"{folder}/b.JPG"] and problems == []
+    paths, _ = expand_paths([folder], recursive=True)
+    assert paths == [f"{folder}/a.png", f"{folder}/b.JPG", f"{folder}/sub/c.jpeg"]
+    paths, _ = expand_paths([f"{folder}/**/*.jpeg", f"{folder}/odd.data", folder])
+    assert paths == [
+        f"{folder}/sub/c.jpeg",
+        f"{folder}/odd.data",  # a file named explicitly is tried as it is
+        f"{folder}/a.png",
+        f"{folder}/b.JPG",
+    ]
+    paths, problems = expand_paths([f"{folder}/sub/..", f"{folder}/*.gif", "gone"])
+    assert problems == [
+        (f"{folder}/*.gif", "no image file matches this pattern"),
+        ("gone", "no such file or directory"),
+    ]
+
+
+def test_console_script_is_declared_and_points_to_main():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["skdeepbiq"] == "skdeepbiq.cli:main"
+    assert "data/*" in pyproject["tool"]["setuptools"]["package-data"]["skdeepbiq"]
+
+
+def test_installed_console_script_runs(trained):
+    program = shutil.which("skdeepbiq")
+    if program is None:
+        pytest.skip("the skdeepbiq console script is not installed (pip install -e .)")
+    done = run_cli(
+        "score", trained / "images" / "img1.png", "-m", trained / "model.npz",
+        "-q", program=(program,),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert read_csv(done.stdout)[0]["path"].endswith("img1.png")
+
+
+def test_score_with_the_pretrained_default(mobilenet_weights_cached):
+    names = ["0-original.jpg", "6-jpeg-strong.jpg"]
+    done = run_cli("score", *names, "--device", "cpu", cwd=SAMPLES)
+    assert done.returncode == 0, done.stderr
+    assert "mobilenet_v2 features" in done.stderr  # the progress bar
+    rows = read_csv(done.stdout)
+    expected = model_metadata("clive-mobilenet_v2")["sample_scores"]
+    for row, name in zip(rows, names, strict=True):
+        assert row["path"] == name
+        assert float(row["score"]) == pytest.approx(expected[name], abs=0.01)

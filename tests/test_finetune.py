@@ -1,0 +1,153 @@
+"""Fine-tuning (Exp III) and the shared-trunk computation it relies on."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import ShuffleSplit, cross_validate
+
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, FineTuning
+from skdeepbiq._finetune import class_weights, score_classes
+from skdeepbiq._trunk import snap_boxes
+
+from .conftest import make_images
+
+SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
+QUICK = FineTuning(epochs=2, crops_per_image=2, batch_size=4)
+
+
+def tuned(images, scores, **params):
+    return CNNCropFeaturizer(**SMALL, fine_tune=QUICK, **params).fit(images, scores)
+
+
+def test_classes_follow_the_papers_crisp_partition():
+    edges = FineTuning().edges()
+    np.testing.assert_array_equal(edges, [20, 40, 60, 80])
+    scores = np.array([0, 20, 20.01, 40, 59.9, 60, 80, 80.5, 100])
+    np.testing.assert_array_equal(score_classes(scores, edges), [0, 0, 1, 1, 2, 2, 3, 4, 4])
+    np.testing.assert_allclose(
+        FineTuning(score_range=(1.0, 5.0)).edges(), [1.8, 2.6, 3.4, 4.2]
+    )
+    with pytest.raises(ValueError, match="class_edges"):
+        FineTuning(class_edges=[3, 2, 1, 0]).edges()
+
+
+def test_class_weights_are_max_count_over_class_count():
+    classes = np.array([0, 1, 1, 1, 2, 2])
+    np.testing.assert_allclose(class_weights(classes), [3.0, 1.0, 1.5, 0.0, 0.0])
+
+
+def test_fine_tuning_changes_the_tail_and_keeps_the_trunk(images, scores):
+    plain = CNNCropFeaturizer(**SMALL, compute="trunk").fit(images)
+    featurizer = tuned(images, scores)
+    before = dict(plain.network_.model.named_parameters())
+    after = dict(featurizer.network_.model.named_parameters())
+    assert torch.equal(before["features.0.0.weight"], after["features.0.0.weight"])
+    assert torch.equal(before["features.13.conv.0.0.weight"], after["features.13.conv.0.0.weight"])
+    assert not torch.equal(before["features.18.0.weight"], after["features.18.0.weight"])
+    assert len(featurizer.fine_tuning_history_["loss"]) == 2
+    assert not np.allclose(featurizer.transform(images), plain.transform(images))
+
+
+def test_fine_tuning_with_a_fixed_random_state_is_reproducible_on_the_cpu(images, scores):
+    first = tuned(images, scores, random_state=3)
+    second = tuned(images, scores, random_state=3)
+    for (name, a), (_, b) in zip(
+        first.network_.state_dict().items(), second.network_.state_dict().items()
+    ):
+        assert torch.equal(a, b), name
+    np.testing.assert_array_equal(first.transform(images), second.transform(images))
+
+
+@pytest.mark.parametrize("objective", ["classes", "regression"])
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_objectives_and_optimizers_train(images, scores, objective, optimizer):
+    recipe = FineTuning(objective=objective, optimizer=optimizer, epochs=1, crops_per_image=2)
+    featurizer = CNNCropFeaturizer(**SMALL, fine_tune=recipe).fit(images, scores)
+    assert np.isfinite(featurizer.fine_tuning_history_["loss"]).all()
+
+
+def test_trainable_last_blocks_only(images, scores):
+    plain = CNNCropFeaturizer(**SMALL, compute="trunk").fit(images)
+    recipe = FineTuning(epochs=1, crops_per_image=2, trainable=1)
+    featurizer = CNNCropFeaturizer(**SMALL, fine_tune=recipe).fit(images, scores)
+    before = dict(plain.network_.model.named_parameters())
+    after = dict(featurizer.network_.model.named_parameters())
+    assert torch.equal(before["features.17.conv.0.0.weight"], after["features.17.conv.0.0.weight"])
+    assert not torch.equal(before["features.18.0.weight"], after["features.18.0.weight"])
+
+
+def test_no_test_fold_image_reaches_fine_tuning_in_cross_validate(images, scores, monkeypatch):
+    seen = []
+    original = CNNCropFeaturizer._fine_tune
+
+    def recording(self, images_, y, config):
+        seen.append({img.tobytes() for img in images_})
+        return original(self, images_, y, config)
+
+    monkeypatch.setattr(CNNCropFeaturizer, "_fine_tune", recording)
+    cv = ShuffleSplit(n_splits=3, test_size=0.25, random_state=0)
+    model = DeepBIQRegressor(CNNCropFeaturizer(**SMALL), fine_tune=QUICK)
+    cross_validate(model, images, scores, cv=cv)
+    assert len(seen) == 3
+    for tuned_on, (train, test) in zip(seen, cv.split(images)):
+        assert tuned_on == {images[i].tobytes() for i in train}
+        assert not tuned_on & {images[i].tobytes() for i in test}
+
+
+def test_fine_tuned_regressor_pickles_and_predicts_the_same(images, scores):
+    model = DeepBIQRegressor(CNNCropFeaturizer(**SMALL), fine_tune=QUICK).fit(images, scores)
+    assert model.featurizer_.fine_tuning_history_["n_images"] == 12
+    restored = pickle.loads(pickle.dumps(model))
+    assert all(p.device.type == "cpu" for p in restored.featurizer_.network_.parameters())
+    np.testing.assert_array_equal(restored.predict(images), model.predict(images))
+
+
+def test_fine_tune_true_uses_the_default_recipe_and_needs_scores(images):
+    featurizer = CNNCropFeaturizer(**SMALL, fine_tune=True)
+    assert featurizer._fine_tuning().get_params() == FineTuning().get_params()
+    with pytest.raises(ValueError, match="fine_tune needs the scores"):
+        featurizer.fit(images)
+
+
+def test_trunk_features_equal_exact_features_when_the_crop_is_the_whole_image():
+    images = make_images(3, size=(32, 32))
+    exact = CNNCropFeaturizer(**SMALL, compute="crops").fit(images).transform(images)
+    trunk = CNNCropFeaturizer(**SMALL, compute="trunk").fit(images).transform(images)
+    np.testing.assert_allclose(trunk, exact, rtol=1e-4, atol=1e-5)
+
+
+def test_trunk_features_approximate_exact_crops(images):
+    grid = {**SMALL, "crops": "grid", "n_crops": 2}
+    exact = CNNCropFeaturizer(**grid, compute="crops")
+    trunk = CNNCropFeaturizer(**grid, compute="trunk")
+    a = exact.fit(images).transform(images)
+    b = trunk.fit(images).transform(images)
+    assert a.shape == b.shape
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.5
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [(dict(backbone="alexnet"), "backbone='alexnet'"),
+     (dict(crop_size=40), "multiple of 16"),
+     (dict(layer="features.3"), "layer='features.3'")],
+)  # fmt: skip
+def test_trunk_mode_rejects_what_it_cannot_do(images, params, message):
+    featurizer = CNNCropFeaturizer(**{**SMALL, **params}, compute="trunk")
+    with pytest.raises(ValueError, match=message):
+        featurizer.fit(images)
+
+
+def test_snapped_boxes_keep_size_and_sit_on_the_stride_grid():
+    boxes = np.array([[5, 17, 229, 241], [0, 0, 224, 224], [31, 47, 255, 271]])
+    snapped = snap_boxes(boxes, 16)
+    np.testing.assert_array_equal(snapped[:, 2:] - snapped[:, :2], boxes[:, 2:] - boxes[:, :2])
+    assert (snapped[:, :2] % 16 == 0).all() and (snapped[:, :2] <= boxes[:, :2]).all()
+
+
+def test_fine_tune_with_precomputed_features_is_an_error(scores):
+    model = DeepBIQRegressor("precomputed", fine_tune=True)
+    with pytest.raises(ValueError, match="fine_tune needs a CNNCropFeaturizer"):
+        model.fit(np.zeros((12, 2, 4)), scores)

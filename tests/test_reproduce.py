@@ -1,0 +1,287 @@
+"""``reproduce``: experiments over splits on tiny synthetic data, resuming, report."""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq import _experiments
+from skdeepbiq import reproduce as reproduce_module
+from skdeepbiq.datasets import make_synthetic_iqa
+from skdeepbiq.reproduce import (
+    choose_crop_count,
+    configure_parser,
+    load_dataset,
+    reproduce,
+    run_from_args,
+)
+
+#: Random weights and tiny crops: the network costs next to nothing.
+TINY = {"weights": None, "crop_size": 32, "verbose": 0}
+CROPS = (1, 2)
+#: Files of one run of Exp I and II with 2 splits: 1 + 3 fusions x 2 counts.
+N_SPLIT_FILES = 2 * (1 + 3 * len(CROPS))
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """20 images of 5 references, written as PNG files."""
+    folder = tmp_path_factory.mktemp("synthetic")
+    return make_synthetic_iqa(
+        n_references=5,
+        levels=1,
+        distortions=("blur", "noise", "jpeg"),
+        image_size=(40, 40),
+        output_dir=folder / "images",
+        noise=5.0,
+        random_state=0,
+    )
+
+
+@pytest.fixture(scope="module")
+def manifest(synthetic):
+    """A CLIVE-like manifest of the synthetic images: mos and mos_std, no groups."""
+    folder = os.path.dirname(synthetic.paths[0])
+    lines = ["image,mos,mos_std"] + [
+        f"{os.path.basename(path)},{score},{4 + index % 5}"
+        for index, (path, score) in enumerate(zip(synthetic.paths, synthetic.y))
+    ]
+    path = os.path.join(folder, "mos.csv")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def run(source, output, **params):
+    params = {"experiments": ("I", "II"), "n_splits": 2, "crop_counts": CROPS,
+              "plots": False, **TINY, **params}  # fmt: skip
+    return reproduce(source, output, **params)
+
+
+def split_files(output):
+    return sorted((output / "splits").glob("*.json"))
+
+
+# End to end --------------------------------------------------------------------
+
+
+def test_reproduce_writes_report_plots_and_one_file_per_split(manifest, tmp_path):
+    results = run(manifest, tmp_path / "report", plots=True)
+
+    assert len(split_files(tmp_path / "report")) == N_SPLIT_FILES
+    assert results.n_splits_computed == N_SPLIT_FILES
+    assert results.n_splits_reused == 0
+    for name in ("report.md", "report.json", "scatter.png", "cumulative_error.png",
+                 "srocc_vs_crops.png"):  # fmt: skip
+        assert (tmp_path / "report" / name).stat().st_size > 0
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["experiments"] == {"I": "done", "II": "done"}
+    assert [row["experiment"] for row in report["rows"]] == ["I", "II", "II", "II"]
+    medians = report["rows"][0]["ours"]
+    assert set(medians) >= {"plcc", "srocc", "krocc", "rmse", "mae", "nmae",
+                            "within_1_std", "within_2_std", "within_3_std"}  # fmt: skip
+    assert len(report["configs"]["II"]["prediction-mean-k2"]["splits"]) == 2
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "| Exp | Fusion |" in markdown and "SROCC against the number of crops" in markdown
+
+
+def test_report_medians_are_medians_of_the_split_files(manifest, tmp_path):
+    results = run(manifest, tmp_path)
+    records = [json.loads(path.read_text()) for path in split_files(tmp_path)]
+    center = [r["scores"]["srocc"] for r in records if r["config"] == "center"]
+    assert results.configs["I"]["center"]["median"]["srocc"] == pytest.approx(
+        np.median(center)
+    )
+    y = load_dataset(manifest).y
+    for record in records:
+        assert len(record["test"]) == 4  # 20% of 20 images
+        assert record["scores"]["mae"] == pytest.approx(
+            np.mean(np.abs(np.array(record["predictions"]) - y[record["test"]]))
+        )
+
+
+def test_rerun_reads_finished_splits_back_without_fitting(manifest, tmp_path, monkeypatch):
+    first = run(manifest, tmp_path)
+    times = {path: path.stat().st_mtime_ns for path in split_files(tmp_path)}
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("a finished split was fitted again")
+
+    monkeypatch.setattr(_experiments.SplitRunner, "_fit", no_fit)
+    again = run(manifest, tmp_path)
+    assert (again.n_splits_computed, again.n_splits_reused) == (0, N_SPLIT_FILES)
+    assert {path: path.stat().st_mtime_ns for path in split_files(tmp_path)} == times
+    assert again.rows == first.rows
+
+
+def test_interrupted_run_refits_only_the_missing_splits(manifest, tmp_path):
+    run(manifest, tmp_path)
+    files = split_files(tmp_path)
+    kept = {path: path.stat().st_mtime_ns for path in files[2:]}
+    for path in files[:2]:
+        path.unlink()
+    files[2].write_text("{truncated")  # a half-written file counts as missing
+
+    resumed = run(manifest, tmp_path)
+    assert (resumed.n_splits_computed, resumed.n_splits_reused) == (3, N_SPLIT_FILES - 3)
+    assert all(path.stat().st_mtime_ns == kept[path] for path in files[3:])
+
+
+def test_changed_settings_refit_instead_of_reusing_stale_splits(manifest, tmp_path):
+    run(manifest, tmp_path)
+    changed = run(manifest, tmp_path, C=0.05)
+    assert changed.n_splits_computed == N_SPLIT_FILES
+    assert all(c == 0.05 for c in changed.configs["I"]["center"]["C"])
+
+
+def test_features_are_computed_once_for_all_splits(manifest, tmp_path, monkeypatch):
+    calls = []
+    transform = CNNCropFeaturizer.transform
+
+    def counting(self, X):
+        calls.append((self.crops, len(X)))
+        return transform(self, X)
+
+    monkeypatch.setattr(CNNCropFeaturizer, "transform", counting)
+    run(manifest, tmp_path, n_splits=3)
+    assert calls == [("center", 20), ("random", 20)]
+    assert any((tmp_path / "cache").iterdir())  # default cache inside output_dir
+
+
+def test_datasets_with_references_get_reference_splits_and_validation(synthetic, tmp_path):
+    results = run(synthetic, tmp_path, experiments=("II",), crop_counts=(1,))
+    assert "by reference image" in results.settings["protocol"]
+    groups = synthetic.groups
+    for records in results.records["II"].values():
+        for record in records:
+            assert len(set(groups[record["test"]])) == 1  # 20% of 5 references
+            assert len(record["test"]) == 4
+            base = 1e-4 if record["fusion"] != "concatenation" else 1e-4
+            assert record["C"] in pytest.approx([base * f for f in (0.1, 1, 10)])
+    assert "within_1_std" not in results.rows[0]["ours"]  # no mos_std
+
+
+def test_exp_iii_is_skipped_with_a_note_when_fine_tuning_is_missing(
+    manifest, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(reproduce_module, "_fine_tuning_available", lambda: False)
+    results = run(manifest, tmp_path, experiments=("I", "III"))
+    assert results.experiments["III"].startswith("skipped")
+    assert "III" not in results.configs
+    assert "Exp III skipped" in (tmp_path / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_exp_iii_fine_tunes_on_the_training_images_of_each_split(manifest, tmp_path):
+    if "fine_tune" not in CNNCropFeaturizer().get_params():
+        pytest.skip("this version of the featurizer cannot fine-tune")
+    from skdeepbiq._finetune import FineTuning
+
+    tuning = {"fine_tune": FineTuning(epochs=1, crops_per_image=1)}
+    results = run(manifest, tmp_path, experiments=("III",), fine_tune_params=tuning)
+    assert results.experiments["III"] == "done"
+    assert set(results.configs["III"]) == {"feature-mean", "prediction-mean"}
+    assert results.n_splits_computed == 4
+
+
+def test_clive_rows_carry_the_papers_figures(manifest, tmp_path, monkeypatch):
+    data = load_dataset(manifest)
+    data.name = "CLIVE"
+    results = run(data, tmp_path)
+    paper = {row["config"].split("-k")[0]: row["paper"] for row in results.rows}
+    assert paper["center"]["srocc"] == 0.6381
+    assert paper["prediction-mean"] == {
+        "label": "ImageNet+Places-CNN", "n_crops": 20, "lcc": 0.7873, "srocc": 0.7685
+    }  # fmt: skip
+    assert "97.2% / 99.4% / 99.8%" in (tmp_path / "report.md").read_text()
+
+
+# Choosing the number of crops --------------------------------------------------
+
+
+def test_chosen_crop_count_is_the_fewest_not_significantly_below_the_best():
+    srocc = {
+        1: [0.50, 0.52, 0.48, 0.51, 0.49],
+        5: [0.69, 0.71, 0.70, 0.68, 0.72],
+        10: [0.72, 0.70, 0.71, 0.73, 0.69],
+        20: [0.71, 0.73, 0.72, 0.70, 0.72],
+    }
+    choice = choose_crop_count(srocc, alpha=0.05)
+    assert choice["best"] == 20
+    assert choice["p_values"][0] < 0.05 <= choice["p_values"][1]
+    assert choice["chosen"] == 5
+    assert choice["crop_counts"] == [1, 5, 10, 20]
+
+
+def test_with_one_split_the_best_crop_count_is_chosen():
+    choice = choose_crop_count({1: [0.5], 5: [0.7], 10: [0.6]})
+    assert choice["chosen"] == choice["best"] == 5
+
+
+# Precomputed features ----------------------------------------------------------
+
+
+def test_precomputed_features_predict_like_the_featurizer(images, scores):
+    featurizer = CNNCropFeaturizer(n_crops=3, crop_size=32, weights=None)
+    for fusion in ("prediction", "feature", "concatenation"):
+        direct = DeepBIQRegressor(featurizer, fusion=fusion).fit(images, scores)
+        features = direct.featurizer_.transform(images).reshape(len(images), 3, -1)
+        model = DeepBIQRegressor("precomputed", fusion=fusion).fit(features, scores)
+        assert model.n_crops_ == 3
+        np.testing.assert_allclose(
+            model.predict(features), direct.predict(images), rtol=1e-5, atol=1e-6
+        )
+
+
+def test_precomputed_features_must_keep_their_crop_count():
+    features = np.random.default_rng(0).normal(size=(8, 3, 5))
+    model = DeepBIQRegressor("precomputed").fit(features, np.arange(8.0))
+    with pytest.raises(ValueError, match="2 crops of 5 features"):
+        model.predict(features[:, :2])
+    assert DeepBIQRegressor("precomputed").fit(features[:, 0], np.arange(8.0)).n_crops_ == 1
+
+
+# Datasets and the command line -------------------------------------------------
+
+
+def test_load_dataset_reads_a_manifest_file_or_its_folder(manifest):
+    from_file = load_dataset(manifest)
+    from_folder = load_dataset(os.path.dirname(manifest))
+    assert len(from_file.paths) == 20
+    np.testing.assert_array_equal(from_file.y, from_folder.y)
+
+
+def test_load_dataset_names_what_it_expected_in_an_unknown_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Data/AllMOS_release.mat"):
+        load_dataset(tmp_path)
+
+
+def test_missing_matplotlib_is_an_error_saying_how_to_install_it(
+    manifest, tmp_path, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"skdeepbiq\[plot\]"):
+        run(manifest, tmp_path, plots=True)
+
+
+def parse(argv):
+    return configure_parser(argparse.ArgumentParser()).parse_args(argv)
+
+
+def test_run_from_args_writes_the_report_and_returns_0(manifest, tmp_path, capsys):
+    args = parse([manifest, "--output", str(tmp_path), "--experiments", "I",
+                  "--n-splits", "2", "--weights", "none", "--crop-size", "32",
+                  "--no-plots", "--quiet"])  # fmt: skip
+    assert run_from_args(args) == 0
+    assert "| I | central crop" in capsys.readouterr().out
+    assert (tmp_path / "report.md").exists()
+
+
+def test_run_from_args_returns_1_with_a_message_on_a_missing_dataset(tmp_path, capsys):
+    args = parse([str(tmp_path / "nowhere"), "--output", str(tmp_path / "out")])
+    assert run_from_args(args) == 1
+    assert "no such file or folder" in capsys.readouterr().err
