@@ -37,7 +37,9 @@ PRETRAINED = {"clive-mobilenet_v2": "clive-mobilenet_v2.npz"}
 DEFAULT_PRETRAINED = "clive-mobilenet_v2"
 
 #: Featurizer parameters that define the features, saved in the file.
-_MODEL_PARAMS = ("backbone", "weights", "layer", "n_crops", "crop_size", "crops")
+_MODEL_PARAMS = (
+    "backbone", "weights", "layer", "n_crops", "crop_size", "crops", "compute",
+)  # fmt: skip
 #: Featurizer parameters that only say how to run it, chosen when loading.
 _RUNTIME_PARAMS = (
     "device", "precision", "batch_size", "n_jobs", "memory", "verbose", "on_error",
@@ -127,7 +129,9 @@ def save_model(model, path, *, metadata=None):
         Fitted, with a :class:`CNNCropFeaturizer` and a ``LinearSVR``,
         ``Ridge`` or ``LinearRegression`` regressor. The backbone's weights
         are not copied: the file names them (torchvision weights name, or a
-        state_dict path), and :func:`load_model` loads them again.
+        state_dict path), and :func:`load_model` loads them again; so a
+        fine-tuned model is refused (``ValueError``). All the model's own
+        parameters (``fusion``, ``pooling``, ``power``, ...) are kept.
     path : str or path-like
         Output file; ``.npz`` is appended when missing (as numpy does).
     metadata : dict, default=None
@@ -159,6 +163,15 @@ def save_model(model, path, *, metadata=None):
     if not isinstance(model, DeepBIQRegressor):
         raise TypeError(f"model must be a DeepBIQRegressor, not {type(model).__name__}")
     check_is_fitted(model, "regressor_")
+    tuned = (
+        getattr(model, "fine_tune", None),
+        model.featurizer_.get_params().get("fine_tune"),
+    )
+    if any(value not in (None, False) for value in tuned):
+        raise ValueError(
+            "a fine-tuned model cannot be saved in the npz format, which does "
+            "not keep tuned network weights; use joblib.dump (a pickle) instead"
+        )
     stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     config = {
         "featurizer": _featurizer_config(model.featurizer_),

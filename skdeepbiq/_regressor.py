@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._featurizer import CNNCropFeaturizer
-from ._images import check_images, image_description
+from ._images import check_images, check_readable, image_description
 from ._pooling import POOLINGS, pool_crop_features, pool_crop_scores
 from .exceptions import (
     ImageFailure,
@@ -301,45 +301,64 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         """Fit ``featurizer_``; features and scores of the readable images.
 
         Unreadable images (and images whose features are not finite) raise
-        :class:`ImageReadError`, or are dropped with a warning when
-        ``skip_unreadable``.
+        :class:`ImageReadError`, or are left out with one warning when
+        ``skip_unreadable``. Problems that show without decoding are found
+        before the featurizer is fitted (fine-tuning) or run.
         """
+        precomputed = isinstance(self.featurizer, str)  # X holds features
+        failures = [] if precomputed else check_readable(images)
+        if failures and not self.skip_unreadable:
+            raise ImageReadError.from_failures(
+                failures,
+                context=" (checked before running the network; use "
+                "skip_unreadable=True to leave them out)",
+            )
+        failed = {failure.index for failure in failures}
+        kept = [index for index in range(len(images)) if index not in failed]
+        if not kept:
+            self._refuse_all(failures)
+        kept_images = [images[index] for index in kept]
         on_error = "nan" if self.skip_unreadable else "raise"
         if isinstance(self.featurizer_, CNNCropFeaturizer):
-            self.featurizer_.fit(images, y)
-            features, failures = self.featurizer_._features(images, on_error)
+            self.featurizer_.fit(kept_images, y[kept])
+            features, late = self.featurizer_._features(kept_images, on_error)
         else:
-            features, failures = self.featurizer_.fit_transform(images, y), []
-        failed = {failure.index for failure in failures}
-        for index in np.flatnonzero(~np.isfinite(features).all(axis=1)).tolist():
-            if index not in failed:
-                description = image_description(images[index])
+            features = np.asarray(self.featurizer_.fit_transform(kept_images, y[kept]))
+            late = []
+        late = [ImageFailure(kept[f.index], f.description, f.reason) for f in late]
+        late_indices = {failure.index for failure in late}
+        for position in np.flatnonzero(~np.isfinite(features).all(axis=1)).tolist():
+            if kept[position] not in late_indices:
+                description = image_description(images[kept[position]])
                 reason = "its features are not finite (NaN or inf)"
-                failures.append(ImageFailure(index, description, reason))
-        if not failures:
-            return features, y
-        failures.sort(key=lambda failure: failure.index)
-        if not self.skip_unreadable:
+                late.append(ImageFailure(kept[position], description, reason))
+        if late and not self.skip_unreadable:
             raise ImageReadError.from_failures(
-                failures, context=" (use skip_unreadable=True to leave them out)"
+                sorted(late), context=" (use skip_unreadable=True to leave them out)"
             )
+        failures = sorted(failures + late)
         if len(failures) == len(images):
-            raise ImageReadError(
-                f"none of the {len(images)} images can be read:\n"
-                + format_failures(failures),
-                failures,
+            self._refuse_all(failures)
+        if failures:
+            warnings.warn(
+                UnreadableImageWarning(
+                    f"fit skipped {len(failures)} of {len(images)} images that "
+                    "could not be read:\n" + format_failures(failures),
+                    failures,
+                ),
+                stacklevel=3,
             )
-        warnings.warn(
-            UnreadableImageWarning(
-                f"fit skipped {len(failures)} of {len(images)} images that could "
-                "not be read:\n" + format_failures(failures),
-                failures,
-            ),
-            stacklevel=3,
+        late_indices = {failure.index for failure in late}
+        usable = np.array([index not in late_indices for index in kept], dtype=bool)
+        return features[usable], y[kept][usable]
+
+    @staticmethod
+    def _refuse_all(failures: list[ImageFailure]):
+        raise ImageReadError(
+            f"none of the {len(failures)} images can be read:\n"
+            + format_failures(failures),
+            failures,
         )
-        keep = np.ones(len(images), dtype=bool)
-        keep[[failure.index for failure in failures]] = False
-        return features[keep], y[keep]
 
     def _score_rows(self, rows: np.ndarray) -> np.ndarray:
         """Scores of regressor rows; NaN for rows with non-finite features."""

@@ -62,13 +62,23 @@ def _family(name: str) -> str | None:
 def table_rows(results) -> list[dict]:
     """The reported configurations with the paper's figures next to ours."""
     family = _family(results.dataset["name"])
-    chosen = {name: study["chosen"] for name, study in results.crop_study.items()}
     rows = []
     for experiment, configs in results.configs.items():
         for config, summary in configs.items():
             base = config.rsplit("-k", 1)[0] if experiment == "II" else config
-            if experiment == "II" and summary["n_crops"] != chosen.get(base):
-                continue
+            choice = None
+            if experiment == "II":  # the t-test's choice and the best median
+                study = results.crop_study[base]
+                choice = ", ".join(
+                    label
+                    for label, count in (
+                        ("t-test", study["chosen"]),
+                        ("best", study["best"]),
+                    )
+                    if count == summary["n_crops"]
+                )
+                if not choice:
+                    continue
             paper = None
             if family == "CLIVE" and (experiment, base) in PAPER_CLIVE:
                 label, crops, lcc, srocc = PAPER_CLIVE[experiment, base]
@@ -85,6 +95,7 @@ def table_rows(results) -> list[dict]:
                     "config": config,
                     "label": FUSION_LABELS[base],
                     "n_crops": summary["n_crops"],
+                    "choice": choice,
                     "paper": paper,
                     "ours": summary["median"],
                 }
@@ -101,19 +112,20 @@ def _number(value, digits=4, percent=False) -> str:
 def markdown_table(results) -> str:
     """The main table: per reported configuration, the paper's and our medians."""
     header = (
-        "| Exp | Fusion | Crops (paper) | Paper LCC | Paper SROCC | LCC | SROCC "
-        "| KROCC | RMSE | MAE | nMAE | 1 std | 2 std | 3 std |"
+        "| Exp | Fusion | Crops | Paper: CNN, crops | Paper LCC | Paper SROCC "
+        "| LCC | SROCC | KROCC | RMSE | MAE | nMAE | 1 std | 2 std | 3 std |"
     )
-    lines = [header, "|" + "---|" * 14]
+    lines = [header, "|" + "---|" * 15]
     for row in results.rows:
         paper, ours = row["paper"] or {}, row["ours"]
         crops = str(row["n_crops"])
-        if paper:
-            crops += f" ({paper['n_crops']}, {paper['label']})"
+        if row["choice"]:
+            crops += f" ({row['choice']})"
         cells = [
             row["experiment"],
             row["label"],
             crops,
+            f"{paper['label']}, {paper['n_crops']}" if paper else "-",
             _number(paper.get("lcc")),
             _number(paper.get("srocc")),
             *(_number(ours.get(key)) for key in ("plcc", "srocc", "krocc")),

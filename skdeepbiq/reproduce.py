@@ -208,8 +208,8 @@ def reproduce(
     ``k`` of the same ``max(crop_counts)`` crops); the number reported is
     chosen by two-sample t-tests over the splits
     (:func:`choose_crop_count`). Exp III: the paper's two fine-tuned
-    configurations, the backbone fine-tuned on the training images of each
-    split; run only when :class:`~skdeepbiq.CNNCropFeaturizer` has a
+    configurations (20 and 25 crops, at most ``max(crop_counts)``), the
+    backbone fine-tuned on the training images of each split; run only when :class:`~skdeepbiq.CNNCropFeaturizer` has a
     ``fine_tune`` parameter, otherwise skipped with a note in the report.
 
     Protocol: datasets without reference images (``groups`` is None) get
@@ -378,7 +378,11 @@ def reproduce(
                 if fine_tune_params is None
                 else dict(fine_tune_params)
             )
-            n_max = max(count for _, _, count in FINE_TUNED.values())
+            fine_tuned_configs = {  # the paper's crops, within max(crop_counts)
+                name: (fusion, pooling, min(count, max(crop_counts)))
+                for name, (fusion, pooling, count) in FINE_TUNED.items()
+            }
+            n_max = max(count for _, _, count in fine_tuned_configs.values())
 
             def fine_tuned(index, train):
                 featurizer = CNNCropFeaturizer(
@@ -389,7 +393,7 @@ def reproduce(
 
             records["III"] = runner.run(
                 "III",
-                FINE_TUNED,
+                fine_tuned_configs,
                 fine_tuned,
                 {**feature_config, "crops": "random", "n_crops": n_max, **tuning},
             )

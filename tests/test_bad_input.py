@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 from sklearn.linear_model import Ridge
+from sklearn.preprocessing import FunctionTransformer
 
 import skdeepbiq._featurizer as featurizer_module
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
@@ -473,6 +474,20 @@ def test_fit_with_skip_unreadable_and_no_readable_image_is_an_error(tmp_path):
     model = DeepBIQRegressor(CNNCropFeaturizer(**SMALL), skip_unreadable=True)
     with pytest.raises(ImageReadError, match="none of the 2 images can be read"):
         model.fit(X, [1.0, 2.0])
+
+
+def test_fit_refuses_or_skips_non_finite_features_of_any_featurizer(images, scores):
+    def features(X):
+        rows = np.array([[x.mean(), x.std()] for x in X])
+        rows[1, 0] = np.nan
+        return rows
+
+    model = DeepBIQRegressor(FunctionTransformer(features), Ridge())
+    with pytest.raises(ImageReadError, match=r"X\[1\] \(<ndarray.*not finite"):
+        model.fit(images, scores)
+    with pytest.warns(UnreadableImageWarning, match="fit skipped 1 of 12"):
+        model.set_params(skip_unreadable=True).fit(images, scores)
+    assert np.isnan(model.predict(images)[1])
 
 
 @pytest.mark.parametrize("fusion", ["prediction", "feature", "concatenation"])

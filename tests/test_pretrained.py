@@ -113,6 +113,14 @@ def test_save_model_refuses_unfitted_and_non_linear_models(tmp_path, images):
     assert not (tmp_path / "model.npz").exists()
 
 
+def test_save_model_refuses_fine_tuned_models(tmp_path, small_model):
+    model, _ = small_model
+    tuned = DeepBIQRegressor(**{**model.get_params(deep=False), "fine_tune": True})
+    tuned.__dict__.update({k: v for k, v in vars(model).items() if k.endswith("_")})
+    with pytest.raises(ValueError, match="fine-tuned model cannot be saved"):
+        save_model(tuned, tmp_path / "model.npz")
+
+
 def test_load_model_refuses_files_that_are_not_models(tmp_path):
     with pytest.raises(FileNotFoundError, match="no model file"):
         load_model(tmp_path / "missing.npz")

@@ -31,7 +31,7 @@ def test_prediction_pooling_matches_manual_mean_of_crop_scores(images, scores):
     crop_scores = model.predict_crops(images)
     assert crop_scores.shape == (12, 3)
     np.testing.assert_allclose(model.predict(images), crop_scores.mean(axis=1))
-    features = model.featurizer_.transform(images).reshape(36, -1)
+    features = np.sqrt(model.featurizer_.transform(images).reshape(36, -1))
     manual = model.regressor_.predict(model.scaler_.transform(features))
     manual = manual * model.y_scale_ + model.y_mean_
     np.testing.assert_allclose(crop_scores.ravel(), manual, rtol=1e-6)
@@ -45,12 +45,21 @@ def test_prediction_pooling_min_and_max(images, scores, pooling):
 
 
 def test_prediction_fusion_trains_on_every_crop_with_its_image_score(images, scores):
-    model = small_model(standardize=False, regressor=Ridge(alpha=1.0)).fit(
-        images, scores
-    )
+    model = small_model(standardize=False, power=1.0, regressor=Ridge(alpha=1.0))
+    model.fit(images, scores)
     features = model.featurizer_.transform(images).reshape(36, -1)
     reference = Ridge(alpha=1.0).fit(features, np.repeat(scores, 3))
     np.testing.assert_allclose(model.regressor_.coef_, reference.coef_, rtol=1e-6)
+
+
+def test_power_normalisation_is_a_signed_power_before_the_regressor():
+    crops = np.array([[[4.0, -9.0], [0.25, 1.0]]])  # 1 image, 2 crops, 2 features
+    model = DeepBIQRegressor("precomputed", power=0.5).fit(
+        np.repeat(crops, 3, axis=0) * [[[1]], [[2]], [[3]]], [1.0, 2.0, 3.0]
+    )
+    np.testing.assert_allclose(model._rows(crops), [[2.0, -3.0], [0.5, 1.0]])
+    model.set_params(power=1.0)
+    np.testing.assert_allclose(model._rows(crops), crops[0])
 
 
 def test_feature_fusion_pools_features_into_one_row_per_image(images, scores):
