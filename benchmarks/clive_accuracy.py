@@ -25,7 +25,9 @@ from skdeepbiq.metrics import SCORERS
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", help="clive-dev folder (default: ../shared/data/clive-dev)")
+    parser.add_argument(
+        "--data", help="clive-dev folder (default: ../shared/data/clive-dev)"
+    )
     parser.add_argument("--cache", default=None, help="feature cache folder")
     parser.add_argument("--splits", type=int, default=10)
     parser.add_argument("--verbose", type=int, default=1)

@@ -40,7 +40,9 @@ def write_images(folder: Path, n_images: int, size: int) -> list[str]:
     templates = []
     for index in range(16):
         path = folder / f"template{index:02d}.jpg"
-        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(path)
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(
+            path
+        )
         templates.append(path)
     paths = []
     for index in range(n_images):

@@ -44,7 +44,11 @@ def image_paths(n_images: int, folder: str | None) -> tuple[list[str], str]:
     """Paths of the benchmark images and a description of them."""
     source = Path(folder) if folder else CLIVE_DEV / "images"
     if source.is_dir():
-        paths = sorted(str(p) for p in source.iterdir() if p.suffix.lower() in {".jpg", ".png", ".bmp"})
+        paths = sorted(
+            str(p)
+            for p in source.iterdir()
+            if p.suffix.lower() in {".jpg", ".png", ".bmp"}
+        )
         if paths:
             return paths[:n_images], f"{min(n_images, len(paths))} images of {source}"
     target = Path(tempfile.mkdtemp(prefix="skdeepbiq-bench-"))
@@ -78,8 +82,9 @@ def network_only(featurizer, n_crops_total: int, device, amp_dtype) -> float:
     batch = torch.randn(featurizer.batch_size, 3, size, size, device=device)
     batch = batch.contiguous(memory_format=torch.channels_last)
     n_batches = math.ceil(n_crops_total / featurizer.batch_size)
-    with torch.inference_mode(), torch.autocast(
-        device.type, dtype=amp_dtype, enabled=amp_dtype is not None
+    with (
+        torch.inference_mode(),
+        torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None),
     ):
         network(batch)  # warm-up
         synchronize(device)
@@ -101,8 +106,9 @@ def naive(featurizer, paths: list[str], device, amp_dtype) -> float:
         ]
     )
     start = time.perf_counter()
-    with torch.inference_mode(), torch.autocast(
-        device.type, dtype=amp_dtype, enabled=amp_dtype is not None
+    with (
+        torch.inference_mode(),
+        torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None),
     ):
         for path in paths:
             image = Image.open(path).convert("RGB")
@@ -117,11 +123,24 @@ def main():
     parser.add_argument("--backbones", default="alexnet,mobilenet_v2,resnet50")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: 256 on CUDA, 32 on the CPU")
-    parser.add_argument("--n-crops", type=int, default=None, help="default: 25 on CUDA, 5 on the CPU")
-    parser.add_argument("--images", type=int, default=None, help="default: 400 on CUDA, 24 on the CPU")
-    parser.add_argument("--n-jobs", type=int, default=None, help="decoding threads (default 1; CUDA: 8)")
-    parser.add_argument("--data", default=None, help="folder of images (default: clive-dev)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="default: 256 on CUDA, 32 on the CPU",
+    )
+    parser.add_argument(
+        "--n-crops", type=int, default=None, help="default: 25 on CUDA, 5 on the CPU"
+    )
+    parser.add_argument(
+        "--images", type=int, default=None, help="default: 400 on CUDA, 24 on the CPU"
+    )
+    parser.add_argument(
+        "--n-jobs", type=int, default=None, help="decoding threads (default 1; CUDA: 8)"
+    )
+    parser.add_argument(
+        "--data", default=None, help="folder of images (default: clive-dev)"
+    )
     parser.add_argument("--skip-naive", action="store_true")
     args = parser.parse_args()
 
@@ -149,8 +168,12 @@ def main():
         featurizer = CNNCropFeaturizer(**params).fit(paths)
         row = {"backbone": backbone}
         row["end_to_end"] = end_to_end(featurizer, paths, device)
-        row["network_only"] = network_only(featurizer, len(paths) * n_crops, device, amp_dtype)
-        row["naive"] = None if args.skip_naive else naive(featurizer, paths, device, amp_dtype)
+        row["network_only"] = network_only(
+            featurizer, len(paths) * n_crops, device, amp_dtype
+        )
+        row["naive"] = (
+            None if args.skip_naive else naive(featurizer, paths, device, amp_dtype)
+        )
         row["trunk"] = None
         if backbone in TRUNK_BACKBONES:
             fast = CNNCropFeaturizer(**params, compute="trunk").fit(paths)

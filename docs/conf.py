@@ -37,6 +37,8 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "cli_help",
+    "sklearn_links",
 ]
 
 templates_path = ["_templates"]

@@ -2,6 +2,7 @@
 
 from ._featurizer import CNNCropFeaturizer
 from ._finetune import FineTuning
+from ._maps import quality_maps
 from ._pooling import CropPooler
 from ._pretrained import load_model, load_pretrained, save_model
 from ._regressor import DeepBIQRegressor
@@ -16,5 +17,6 @@ __all__ = [
     "__version__",
     "load_model",
     "load_pretrained",
+    "quality_maps",
     "save_model",
 ]

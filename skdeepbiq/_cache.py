@@ -59,8 +59,10 @@ class FeatureCache:
     def _path(self, key: str) -> str:
         return os.path.join(self.folder, key[:2], key + ".npy")
 
-    def load(self, key: str, size: int) -> np.ndarray | None:
+    def load(self, key: str, size: int | None = None) -> np.ndarray | None:
         """The cached row for ``key``, or None (missing, corrupt or wrong size).
+
+        With ``size=None`` any stored array is returned (e.g. trunk maps).
 
         A corrupt entry (empty, truncated, not a ``.npy`` file) is treated as
         missing, so the image is featurized again and the entry rewritten.
@@ -70,7 +72,7 @@ class FeatureCache:
             row = np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError):
             return None
-        return row if row.shape == (size,) else None
+        return row if size is None or row.shape == (size,) else None
 
     def save(self, key: str, row: np.ndarray) -> None:
         """Store ``row`` under ``key`` atomically."""

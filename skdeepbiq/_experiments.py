@@ -160,7 +160,8 @@ def _index_hash(indices) -> str:
 class SplitRunner:
     """Fits and scores configurations on features, one split at a time.
 
-    Splits already on disk with the same settings are read back, not refit.
+    Splits already on disk with the same settings (data, features, every
+    parameter of the model, split indices) are read back, not refit.
     """
 
     def __init__(self, data, splits, store: SplitStore, base_c: float, verbose):
@@ -171,12 +172,39 @@ class SplitRunner:
         self.verbose = verbose
         self.dataset_hash = joblib.hash((list(data.paths), data.y))
 
+    def model(self, fusion: str, pooling: str, n_crops: int):
+        """The package's DeepBIQRegressor on precomputed features; C / k to concatenate."""
+        from ._regressor import DeepBIQRegressor, default_regressor
+
+        c_value = self.base_c / n_crops if fusion == "concatenation" else self.base_c
+        return DeepBIQRegressor(
+            "precomputed",
+            regressor=default_regressor().set_params(C=c_value),
+            fusion=fusion,
+            pooling=pooling,
+        )
+
+    def _fingerprint(self, model, feature_config: dict, n_crops: int, parts) -> str:
+        params = model.get_params(deep=True)
+        return joblib.hash(
+            {
+                "version": 1,
+                "dataset": self.dataset_hash,
+                "features": feature_config,
+                "n_crops": n_crops,
+                "model": {k: v for k, v in params.items() if not hasattr(v, "fit")},
+                "C_factors": C_FACTORS if len(parts[1]) else None,
+                "parts": [_index_hash(part) for part in parts],
+            }
+        )
+
     def run(self, experiment: str, configs: dict, features, feature_config: dict):
-        """Records of every (configuration, split).
+        """Records of every (configuration, split), by configuration.
 
         ``configs`` maps a name to ``(fusion, pooling, n_crops)``;
         ``features`` is an array of shape (n_images, n_crops, n_features),
-        or a function of ``(split_index, train)`` returning one (Exp III).
+        or a function of ``(split_index, train)`` returning one (Exp III),
+        called only for splits with configurations left to fit.
         """
         from tqdm.auto import tqdm
 
@@ -187,100 +215,53 @@ class SplitRunner:
             unit="fit",
             disable=not self.verbose,
         ) as progress:
-            for index, (train, validation, test) in enumerate(self.splits):
-                todo = {}
+            for index, parts in enumerate(self.splits):
+                todo = []
                 for name, (fusion, pooling, n_crops) in configs.items():
                     key = f"{experiment}_{name}_split{index:03d}"
-                    c_value = (
-                        self.base_c / n_crops
-                        if fusion == "concatenation"
-                        else self.base_c
-                    )
-                    fingerprint = joblib.hash(
-                        {
-                            "version": 1,
-                            "dataset": self.dataset_hash,
-                            "features": feature_config,
-                            "fusion": fusion,
-                            "pooling": pooling,
-                            "n_crops": n_crops,
-                            "C": c_value,
-                            "C_factors": C_FACTORS if len(validation) else None,
-                            "parts": [
-                                _index_hash(part) for part in (train, validation, test)
-                            ],
-                        }
+                    model = self.model(fusion, pooling, n_crops)
+                    fingerprint = self._fingerprint(
+                        model, feature_config, n_crops, parts
                     )
                     record = self.store.load(key, fingerprint)
                     if record is None:
-                        todo[name] = (
-                            key,
-                            fingerprint,
-                            fusion,
-                            pooling,
-                            n_crops,
-                            c_value,
-                        )
-                    else:
-                        self.store.reused += 1
-                        records[name].append(record)
-                        progress.update(1)
-                if not todo:
-                    continue
-                split_features = (
-                    features(index, train) if callable(features) else features
-                )
-                for name, (
-                    key,
-                    fingerprint,
-                    fusion,
-                    pooling,
-                    n_crops,
-                    c_value,
-                ) in todo.items():
+                        todo.append((name, key, fingerprint, model, n_crops))
+                        continue
+                    self.store.reused += 1
+                    records[name].append(record)
+                    progress.update(1)
+                if todo and callable(features):
+                    split_features = features(index, parts[0])
+                elif todo:
+                    split_features = features
+                for name, key, fingerprint, model, n_crops in todo:
                     progress.set_postfix_str(f"{name}, {n_crops} crop(s)")
-                    record = self._fit(
-                        split_features[:, :n_crops],
-                        fusion,
-                        pooling,
-                        c_value,
-                        train,
-                        validation,
-                        test,
-                    )
+                    record = self._fit(model, split_features[:, :n_crops], *parts)
                     record.update(
                         fingerprint=fingerprint,
                         experiment=experiment,
                         config=name,
                         split=index,
-                        fusion=fusion,
-                        pooling=pooling,
+                        fusion=model.fusion,
+                        pooling=model.pooling,
                         n_crops=n_crops,
                     )
                     self.store.save(key, record)
                     self.store.computed += 1
                     records[name].append(record)
                     progress.update(1)
-        for name in records:
-            records[name].sort(key=lambda record: record["split"])
         return records
 
-    def _fit(self, features, fusion, pooling, c_value, train, validation, test) -> dict:
+    def _fit(self, model, features, train, validation, test) -> dict:
         """Fit on the training part (C picked on the validation part if any)."""
         from sklearn.model_selection import GridSearchCV
 
-        from ._regressor import DeepBIQRegressor, default_regressor
         from .metrics import get_scorer
         from .model_selection import predefined_validation
 
         y = self.data.y
         started = time.perf_counter()
-        model = DeepBIQRegressor(
-            "precomputed",
-            regressor=default_regressor().set_params(C=c_value),
-            fusion=fusion,
-            pooling=pooling,
-        )
+        c_value = model.regressor.C
         if len(validation):
             development, inner = predefined_validation(train, validation)
             model = GridSearchCV(

@@ -28,7 +28,7 @@ from ._backbones import (
     weights_identity,
 )
 from ._cache import FeatureCache, cache_location, image_key
-from ._crops import crop_boxes, image_rng, working_size
+from ._crops import crop_boxes, image_rng, scale_boxes, working_size
 from ._finetune import FineTuning, fine_tune
 from ._images import check_images, check_readable, load_image
 from ._trunk import (
@@ -80,6 +80,28 @@ def autocast_dtype(
     ]
 
 
+def locate_crops(
+    pixels: np.ndarray,
+    *,
+    n_crops: int,
+    crop_size: int,
+    mode: str,
+    seed: int,
+    stride: int = 1,
+) -> tuple[tuple[int, int], np.ndarray]:
+    """The working size ``(H, W)`` of one image and its crop boxes there.
+
+    See :func:`skdeepbiq._crops.working_size`; with ``stride`` > 1 the boxes
+    snap to multiples of it (shared-trunk computation).
+    """
+    working = working_size(*pixels.shape[:2], crop_size, mode)
+    rng = image_rng(seed, pixels) if mode == "random" else None
+    boxes = crop_boxes(
+        *working, n_crops=n_crops, crop_size=crop_size, mode=mode, rng=rng
+    )
+    return working, snap_boxes(boxes, stride) if stride > 1 else boxes
+
+
 def place_crops(
     pixels: np.ndarray,
     *,
@@ -91,21 +113,22 @@ def place_crops(
 ) -> tuple[torch.Tensor, np.ndarray]:
     """The working-size image (uint8, (3, H, W)) and its crop boxes.
 
-    See :func:`skdeepbiq._crops.working_size`; with ``stride`` > 1 the boxes
-    snap to multiples of it (shared-trunk computation).
+    See :func:`locate_crops`.
     """
-    height, width = pixels.shape[:2]
     if not pixels.flags.writeable:
         pixels = pixels.copy()
     image = torch.from_numpy(pixels).permute(2, 0, 1)
-    working = working_size(height, width, crop_size, mode)
-    if working != (height, width):
-        image = TF.resize(image, list(working), antialias=True)
-    rng = image_rng(seed, pixels) if mode == "random" else None
-    boxes = crop_boxes(
-        *working, n_crops=n_crops, crop_size=crop_size, mode=mode, rng=rng
+    working, boxes = locate_crops(
+        pixels,
+        n_crops=n_crops,
+        crop_size=crop_size,
+        mode=mode,
+        seed=seed,
+        stride=stride,
     )
-    return image, snap_boxes(boxes, stride) if stride > 1 else boxes
+    if working != tuple(pixels.shape[:2]):
+        image = TF.resize(image, list(working), antialias=True)
+    return image, boxes
 
 
 def cut_crops(
@@ -402,15 +425,15 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"y has {len(y)} scores but X has {len(images)} images")
         network = self._network_on(device)
         trunk, tail = split_network(self.backbone, network.model)
-        mean, std = self._normalization_on(device)
+        trunk_maps = self._trunk_maps(trunk, device)
         failures = [] if self.on_error == "nan" else None
         maps, sizes, kept = [], [], []
-        with torch.inference_mode():
-            for index, (image, _) in self._prepared(images, range(len(images)), False, failures):
-                maps.append(run_trunk(trunk, image, mean, std, device, amp_dtype).float())
-                sizes.append(tuple(image.shape[1:]))
-                kept.append(index)
-        maps = [m.clone() for m in maps]  # leave inference mode for autograd
+        indices = range(len(images))
+        for index, (image, _) in self._prepared(images, indices, False, failures):
+            # clone: leave inference mode, so that autograd can use the maps
+            maps.append(trunk_maps(images[index], image).float().clone())
+            sizes.append(tuple(image.shape[1:]))
+            kept.append(index)
         self.fine_tuning_history_ = fine_tune(
             tail, maps, sizes, y[kept], config,
             n_features=self.n_features_per_crop_, crop_size=self.crop_size,
@@ -425,6 +448,45 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         self._weights_identity += f":fine-tuned:{tuned}"
         self._device_networks = {str(device): network}
 
+    def _trunk_maps(self, trunk, device: torch.device):
+        """A function ``(image as given, working uint8 image) -> trunk maps``.
+
+        Maps are cached in ``memory`` (when set) under the untuned weights,
+        since the trunk never trains: fine-tuning on several splits and the
+        features after it reuse them.
+        """
+        amp_dtype = autocast_dtype(self.precision, device)
+        mean, std = self._normalization_on(device)
+        cache = None
+        location = cache_location(self.memory)
+        if location is not None:
+            config = {
+                "version": 1,
+                "kind": "trunk-maps",
+                "backbone": self.backbone,
+                "weights": self._trunk_identity,
+                "crop_size": self.crop_size,
+                "crops": self.crops,
+                "device": device.type,
+                "precision": str(amp_dtype),
+                "torch": torch.__version__,
+            }
+            cache = FeatureCache(location, config)
+
+        def trunk_maps(original, image):
+            key = _cache_key(original) if cache else None
+            if key is not None:
+                stored = cache.load(key)
+                if stored is not None and stored.ndim == 3:
+                    return torch.from_numpy(stored).to(device)
+            with torch.inference_mode():
+                maps = run_trunk(trunk, image, mean, std, device, amp_dtype).float()
+            if key is not None:
+                cache.save(key, maps.cpu().numpy())
+            return maps
+
+        return trunk_maps
+
     def _fit_backbone(self):
         """Draw the seed and build ``network_`` from the parameters."""
         random_state = self.random_state
@@ -434,6 +496,7 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             self.seed_ = int(check_random_state(random_state).randint(2**31 - 1))
         kind, value = resolve_weights(self.backbone, self.weights)
         self._weights_identity = weights_identity(kind, value, self.seed_)
+        self._trunk_identity = self._weights_identity
         classifier = load_classifier(self.backbone, kind, value, self.seed_)
         self.network_ = FeatureExtractor(classifier, self.layer).eval()
         self.network_.requires_grad_(False)
@@ -463,7 +526,7 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        features : ndarray of shape (n_images, n_crops_ * n_features_per_crop_)
+        features : ndarray of shape (n_images, `n_crops_` * `n_features_per_crop_`)
             float32; row ``i`` holds crop 0's features, then crop 1's, ...
         """
         check_is_fitted(self, "network_")
@@ -479,6 +542,81 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
                 stacklevel=2,
             )
         return output
+
+    def get_crop_boxes(self, X):
+        """Where the crops of each image are, in the image's own pixels.
+
+        The boxes of the crops whose features :meth:`transform` returns, in
+        the same order: after the enlargement of images smaller than
+        ``crop_size`` (or the resize of ``crops="center"``) and the snapping
+        of ``compute="trunk"``, mapped back to the pixels of the image as
+        read (EXIF orientation applied). Images are decoded, not run through
+        the network.
+
+        Parameters
+        ----------
+        X : sequence of images
+            Paths (str or PathLike), PIL images or HxWxC uint8 arrays.
+
+        Returns
+        -------
+        boxes : list of ndarray of shape (`n_crops_`, 4)
+            One float64 array per image: ``(left, top, right, bottom)`` of
+            each crop, right and bottom exclusive (PIL's convention). With
+            ``on_error="nan"``, unreadable images get NaN boxes (and one
+            :class:`~skdeepbiq.exceptions.UnreadableImageWarning`).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skdeepbiq import CNNCropFeaturizer
+        >>> image = np.zeros((64, 96, 3), dtype=np.uint8)
+        >>> featurizer = CNNCropFeaturizer(
+        ...     weights=None, n_crops=2, crop_size=32, crops="grid"
+        ... ).fit([image])
+        >>> featurizer.get_crop_boxes([image])[0]
+        array([[ 0., 16., 32., 48.],
+               [64., 16., 96., 48.]])
+        """
+        check_is_fitted(self, "network_")
+        images = check_images(X)
+        boxes, failures = self._crop_boxes(images, self.on_error)
+        if failures:
+            warnings.warn(
+                UnreadableImageWarning(
+                    f"{len(failures)} of {len(images)} images could not be "
+                    "read; their boxes are NaN:\n" + format_failures(failures),
+                    failures,
+                ),
+                stacklevel=2,
+            )
+        return boxes
+
+    def _crop_boxes(
+        self, images: list, on_error: str
+    ) -> tuple[list[np.ndarray], list[ImageFailure]]:
+        """Crop boxes of ``images`` in their own pixels, and the unreadable ones."""
+        stride = STRIDE if self._compute_mode() == "trunk" else 1
+        boxes, failures = [], []
+        for index, image in enumerate(images):
+            try:
+                pixels = load_image(image, index)
+            except ImageReadError as error:
+                if on_error == "raise":
+                    raise
+                failures.extend(error.failures)
+                boxes.append(np.full((self.n_crops_, 4), np.nan))
+                continue
+            working, placed = locate_crops(
+                pixels,
+                n_crops=self.n_crops_,
+                crop_size=self.crop_size,
+                mode=self.crops,
+                seed=self.seed_,
+                stride=stride,
+            )
+            boxes.append(scale_boxes(placed, working, pixels.shape[:2]))
+        return boxes, failures
 
     def _features(
         self, images: list, on_error: str
@@ -632,9 +770,10 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             return
         network = self._network_on(device)
         mean, std = self._normalization_on(device)
-        trunk = None
+        trunk_maps = None
         if self._compute_mode() == "trunk":
             trunk, network = split_network(self.backbone, network.model)
+            trunk_maps = self._trunk_maps(trunk, device)
         waiting = deque()  # [index, crops still without features, parts]
         batch, n_batch = [], 0
 
@@ -654,11 +793,9 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
 
         prepared = self._prepared(images, indices, device.type == "cuda", failures)
         for index, crops in prepared:
-            if trunk is not None:  # crops is (working image, snapped boxes)
+            if trunk_maps is not None:  # crops is (working image, snapped boxes)
                 image, boxes = crops
-                with torch.inference_mode():
-                    maps = run_trunk(trunk, image, mean, std, device, amp_dtype)
-                    crops = cut_windows(maps, boxes)
+                crops = cut_windows(trunk_maps(images[index], image), boxes)
             waiting.append([index, len(crops), []])
             batch.append(crops)
             n_batch += len(crops)

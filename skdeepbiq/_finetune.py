@@ -63,7 +63,7 @@ class FineTuning(BaseEstimator):
     optimizer : {"sgd", "adamw"}, default="sgd"
         SGD with Nesterov momentum 0.9, or AdamW.
     learning_rate : float, default=None
-        Peak learning rate; None means 0.01 for SGD and 1e-4 for AdamW.
+        Peak learning rate; None means 1e-3 for SGD and 1e-4 for AdamW.
     weight_decay : float, default=1e-4
         L2 penalty (decoupled for AdamW).
     schedule : {"cosine", "constant"}, default="cosine"
@@ -163,7 +163,7 @@ def _trainable_parameters(tail: nn.Module, trainable) -> list[nn.Parameter]:
 def _learning_rate(config: FineTuning) -> float:
     if config.learning_rate is not None:
         return config.learning_rate
-    return 0.01 if config.optimizer == "sgd" else 1e-4
+    return 1e-3 if config.optimizer == "sgd" else 1e-4
 
 
 def fine_tune(

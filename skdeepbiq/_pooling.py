@@ -67,7 +67,7 @@ class CropPooler(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Number of input columns, ``n_crops * n_features``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Input column names, when ``X`` has string column names.
 
     See Also

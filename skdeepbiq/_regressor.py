@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVR
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
@@ -382,7 +383,7 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        crop_scores : ndarray of shape (n_images, n_crops_)
+        crop_scores : ndarray of shape (n_images, `n_crops_`)
             The regressor's score of each crop, on the scale of ``y``.
         """
         check_is_fitted(self, "regressor_")
@@ -394,6 +395,76 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         features = self.featurizer_.transform(self._check_X(X))
         scores = self._score_rows(self._rows(features))
         return scores.reshape(len(features), self.n_crops_)
+
+    def crop_scores(self, X):
+        """Each image's crops: where they are, their scores, the pooled score.
+
+        What :meth:`predict` pools, laid out per image, to see where an image
+        is good or bad (:func:`skdeepbiq.quality_maps` spreads the scores of a
+        dense grid of crops over the image).
+
+        Parameters
+        ----------
+        X : sequence of images
+            Paths, PIL images or HxWxC uint8 arrays.
+
+        Returns
+        -------
+        crops : list of :class:`~sklearn.utils.Bunch`
+            One per image, with keys:
+
+            - ``boxes``: ndarray of shape (`n_crops_`, 4), float64, each
+              crop's ``(left, top, right, bottom)`` in the image's own pixels
+              (right and bottom exclusive), see
+              :meth:`CNNCropFeaturizer.get_crop_boxes`;
+            - ``scores``: ndarray of shape (`n_crops_`,), each crop's score on
+              the scale of ``y`` (a row of :meth:`predict_crops`);
+            - ``score``: float, the crop scores pooled with ``pooling``, the
+              image's :meth:`predict` value.
+
+        Raises
+        ------
+        ValueError
+            With ``fusion="feature"`` or ``"concatenation"``: the regressor
+            then scores one pooled or concatenated vector per image, so crops
+            have no scores of their own. With ``featurizer="precomputed"``:
+            features carry no crop positions.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> images = [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(6)]
+        >>> model = DeepBIQRegressor(
+        ...     CNNCropFeaturizer(weights=None, n_crops=3, crop_size=32)
+        ... ).fit(images, np.linspace(20, 80, 6))
+        >>> crops = model.crop_scores(images[:2])
+        >>> crops[0].boxes.shape, crops[0].scores.shape
+        ((3, 4), (3,))
+        """
+        check_is_fitted(self, "regressor_")
+        if self.fusion != "prediction":
+            raise ValueError(
+                f"crop_scores needs fusion='prediction'; with fusion={self.fusion!r} "
+                "the regressor scores one pooled or concatenated feature vector "
+                "per image, so single crops have no scores"
+            )
+        if not isinstance(self.featurizer_, CNNCropFeaturizer):
+            raise ValueError(
+                "crop_scores needs a CNNCropFeaturizer that cuts the crops from "
+                f"images; featurizer={self.featurizer!r} gives no crop positions"
+            )
+        images = check_images(X)
+        scores = self.predict_crops(images)
+        boxes, _ = self.featurizer_._crop_boxes(images, self.featurizer_.on_error)
+        pooled = pool_crop_scores(scores, self.pooling)
+        return [
+            Bunch(boxes=image_boxes, scores=image_scores, score=float(score))
+            for image_boxes, image_scores, score in zip(
+                boxes, scores, pooled, strict=True
+            )
+        ]
 
     def predict(self, X):
         """Predicted quality score of each image.

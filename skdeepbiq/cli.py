@@ -191,6 +191,80 @@ def _write_scores(stream, paths, scores, failures, output_format: str) -> None:
         writer.writerow([path, "" if index in failures else f"{score:#.4g}"])
 
 
+def _check_maps_possible(folder: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("--maps needs matplotlib: pip install skdeepbiq[plot]")
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UsageError(f"--maps {folder}: exists and is not a folder")
+
+
+def map_file_names(paths):
+    """PNG file name of each image's quality map: its name, with ``.png``.
+
+    Parameters
+    ----------
+    paths : list of str
+        The scored images.
+
+    Returns
+    -------
+    names : list of str
+        ``photo.jpg`` gives ``photo.png``; when two images share a name (in
+        different folders, or ``a.jpg`` and ``a.png``), later ones get
+        ``-2``, ``-3``, ... (``photo-2.png``).
+    """
+    names, used = [], set()
+    for path in paths:
+        stem = os.path.splitext(os.path.basename(path))[0] or "image"
+        name, count = f"{stem}.png", 1
+        while name.lower() in used:
+            count += 1
+            name = f"{stem}-{count}.png"
+        used.add(name.lower())
+        names.append(name)
+    return names
+
+
+def _write_maps(model, folder, paths, scores, failures, quiet) -> None:
+    """One PNG per scored image: the photo, its quality map and its score.
+
+    Colours span the training scores' mean +- 2 standard deviations, the
+    same in every file of a run.
+    """
+    from tqdm.auto import tqdm
+
+    from ._maps import quality_maps
+    from .plotting import save_quality_map
+
+    os.makedirs(folder, exist_ok=True)
+    low = model.y_mean_ - 2 * model.y_scale_
+    high = model.y_mean_ + 2 * model.y_scale_
+    model.featurizer_.set_params(verbose=0)  # one progress bar for all maps
+    names = map_file_names(paths)
+    todo = [
+        (index, path, names[index])
+        for index, path in enumerate(paths)
+        if index not in failures
+    ]
+    written = 0
+    for index, path, name in tqdm(todo, disable=quiet, unit="img", desc="quality maps"):
+        result = quality_maps(model, [path])[0]
+        save_quality_map(
+            os.path.join(folder, name),
+            path,
+            result,
+            score=scores[index],
+            title=os.path.basename(path),
+            vmin=low,
+            vmax=high,
+        )
+        written += 1
+    if not quiet:
+        print(f"skdeepbiq: {written} quality maps written to {folder}", file=sys.stderr)
+
+
 def _score(args) -> int:
     paths, problems = expand_paths(args.paths, recursive=args.recursive)
     for argument, reason in problems:
@@ -198,13 +272,21 @@ def _score(args) -> int:
     if not paths:
         _error("no images to score")
         return 1
+    if args.maps is not None:
+        _check_maps_possible(args.maps)
     model = _load_model(args.model, args, verbose=0 if args.quiet else 1)
+    if args.maps is not None:
+        from ._maps import _check_model
+
+        _check_model(model)
     scores, failures = _predict_with_failures(model, paths)
     if args.output is None:
         _write_scores(sys.stdout, paths, scores, failures, args.format)
     else:
         with open(args.output, "w", newline="", encoding="utf-8") as stream:
             _write_scores(stream, paths, scores, failures, args.format)
+    if args.maps is not None:
+        _write_maps(model, args.maps, paths, scores, failures, args.quiet)
     if failures or problems:
         n_failed = len(failures) + len(problems)
         _error(f"{n_failed} of the inputs could not be scored (see above)")
@@ -244,6 +326,16 @@ def _add_score(commands) -> None:
     parser.add_argument("-o", "--output", help="write here instead of stdout")
     parser.add_argument(
         "-r", "--recursive", action="store_true", help="look into subfolders too"
+    )
+    parser.add_argument(
+        "--maps",
+        metavar="DIR",
+        help="also write each image's quality map to DIR as a PNG named after "
+        "the image (photo.jpg -> DIR/photo.png): the photo, the mean score of "
+        "a dense grid of crops over each pixel (red bad, blue good; colours "
+        "span the training scores' mean +- 2 std) and its score. Needs "
+        "matplotlib (pip install skdeepbiq[plot]); scores about 16 crops per "
+        "500x500 photo on top of the score's own",
     )
     _add_runtime_options(parser)
     parser.set_defaults(handler=_score)

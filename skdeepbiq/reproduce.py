@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -146,14 +147,13 @@ def _check_experiments(experiments) -> tuple[str, ...]:
 
 
 def _check_crop_counts(crop_counts) -> tuple[int, ...]:
-    counts = sorted({int(count) for count in crop_counts})
-    if (
-        not counts
-        or counts[0] < 1
-        or any(float(count) != int(count) for count in crop_counts)
+    counts = list(crop_counts)
+    if not counts or not all(
+        isinstance(count, Integral) and not isinstance(count, bool) and count >= 1
+        for count in counts
     ):
         raise ValueError(f"crop_counts must be integers >= 1, got {crop_counts!r}")
-    return tuple(counts)
+    return tuple(sorted({int(count) for count in counts}))
 
 
 def _fine_tuning_available() -> bool:
@@ -536,7 +536,11 @@ def configure_parser(parser):
         help="seed of splits and crops (default: 0)",
     )
     parser.add_argument(
-        "--C", type=float, default=None, dest="C", help="SVR C (default: the package default)"
+        "--C",
+        type=float,
+        default=None,
+        dest="C",
+        help="SVR C (default: the package default)",
     )
     parser.add_argument(
         "--alpha", type=float, default=0.05, help="t-test level (default: 0.05)"

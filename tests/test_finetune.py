@@ -25,7 +25,9 @@ def test_classes_follow_the_papers_crisp_partition():
     edges = FineTuning().edges()
     np.testing.assert_array_equal(edges, [20, 40, 60, 80])
     scores = np.array([0, 20, 20.01, 40, 59.9, 60, 80, 80.5, 100])
-    np.testing.assert_array_equal(score_classes(scores, edges), [0, 0, 1, 1, 2, 2, 3, 4, 4])
+    np.testing.assert_array_equal(
+        score_classes(scores, edges), [0, 0, 1, 1, 2, 2, 3, 4, 4]
+    )
     np.testing.assert_allclose(
         FineTuning(score_range=(1.0, 5.0)).edges(), [1.8, 2.6, 3.4, 4.2]
     )
@@ -44,17 +46,25 @@ def test_fine_tuning_changes_the_tail_and_keeps_the_trunk(images, scores):
     before = dict(plain.network_.model.named_parameters())
     after = dict(featurizer.network_.model.named_parameters())
     assert torch.equal(before["features.0.0.weight"], after["features.0.0.weight"])
-    assert torch.equal(before["features.13.conv.0.0.weight"], after["features.13.conv.0.0.weight"])
-    assert not torch.equal(before["features.18.0.weight"], after["features.18.0.weight"])
+    assert torch.equal(
+        before["features.13.conv.0.0.weight"], after["features.13.conv.0.0.weight"]
+    )
+    assert not torch.equal(
+        before["features.18.0.weight"], after["features.18.0.weight"]
+    )
     assert len(featurizer.fine_tuning_history_["loss"]) == 2
     assert not np.allclose(featurizer.transform(images), plain.transform(images))
 
 
-def test_fine_tuning_with_a_fixed_random_state_is_reproducible_on_the_cpu(images, scores):
+def test_fine_tuning_with_a_fixed_random_state_is_reproducible_on_the_cpu(
+    images, scores
+):
     first = tuned(images, scores, random_state=3)
     second = tuned(images, scores, random_state=3)
     for (name, a), (_, b) in zip(
-        first.network_.state_dict().items(), second.network_.state_dict().items()
+        first.network_.state_dict().items(),
+        second.network_.state_dict().items(),
+        strict=True,
     ):
         assert torch.equal(a, b), name
     np.testing.assert_array_equal(first.transform(images), second.transform(images))
@@ -63,7 +73,9 @@ def test_fine_tuning_with_a_fixed_random_state_is_reproducible_on_the_cpu(images
 @pytest.mark.parametrize("objective", ["classes", "regression"])
 @pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
 def test_objectives_and_optimizers_train(images, scores, objective, optimizer):
-    recipe = FineTuning(objective=objective, optimizer=optimizer, epochs=1, crops_per_image=2)
+    recipe = FineTuning(
+        objective=objective, optimizer=optimizer, epochs=1, crops_per_image=2
+    )
     featurizer = CNNCropFeaturizer(**SMALL, fine_tune=recipe).fit(images, scores)
     assert np.isfinite(featurizer.fine_tuning_history_["loss"]).all()
 
@@ -74,11 +86,17 @@ def test_trainable_last_blocks_only(images, scores):
     featurizer = CNNCropFeaturizer(**SMALL, fine_tune=recipe).fit(images, scores)
     before = dict(plain.network_.model.named_parameters())
     after = dict(featurizer.network_.model.named_parameters())
-    assert torch.equal(before["features.17.conv.0.0.weight"], after["features.17.conv.0.0.weight"])
-    assert not torch.equal(before["features.18.0.weight"], after["features.18.0.weight"])
+    assert torch.equal(
+        before["features.17.conv.0.0.weight"], after["features.17.conv.0.0.weight"]
+    )
+    assert not torch.equal(
+        before["features.18.0.weight"], after["features.18.0.weight"]
+    )
 
 
-def test_no_test_fold_image_reaches_fine_tuning_in_cross_validate(images, scores, monkeypatch):
+def test_no_test_fold_image_reaches_fine_tuning_in_cross_validate(
+    images, scores, monkeypatch
+):
     seen = []
     original = CNNCropFeaturizer._fine_tune
 
@@ -91,16 +109,20 @@ def test_no_test_fold_image_reaches_fine_tuning_in_cross_validate(images, scores
     model = DeepBIQRegressor(CNNCropFeaturizer(**SMALL), fine_tune=QUICK)
     cross_validate(model, images, scores, cv=cv)
     assert len(seen) == 3
-    for tuned_on, (train, test) in zip(seen, cv.split(images)):
+    for tuned_on, (train, test) in zip(seen, cv.split(images), strict=True):
         assert tuned_on == {images[i].tobytes() for i in train}
         assert not tuned_on & {images[i].tobytes() for i in test}
 
 
 def test_fine_tuned_regressor_pickles_and_predicts_the_same(images, scores):
-    model = DeepBIQRegressor(CNNCropFeaturizer(**SMALL), fine_tune=QUICK).fit(images, scores)
+    model = DeepBIQRegressor(CNNCropFeaturizer(**SMALL), fine_tune=QUICK).fit(
+        images, scores
+    )
     assert model.featurizer_.fine_tuning_history_["n_images"] == 12
     restored = pickle.loads(pickle.dumps(model))
-    assert all(p.device.type == "cpu" for p in restored.featurizer_.network_.parameters())
+    assert all(
+        p.device.type == "cpu" for p in restored.featurizer_.network_.parameters()
+    )
     np.testing.assert_array_equal(restored.predict(images), model.predict(images))
 
 
@@ -143,7 +165,9 @@ def test_trunk_mode_rejects_what_it_cannot_do(images, params, message):
 def test_snapped_boxes_keep_size_and_sit_on_the_stride_grid():
     boxes = np.array([[5, 17, 229, 241], [0, 0, 224, 224], [31, 47, 255, 271]])
     snapped = snap_boxes(boxes, 16)
-    np.testing.assert_array_equal(snapped[:, 2:] - snapped[:, :2], boxes[:, 2:] - boxes[:, :2])
+    np.testing.assert_array_equal(
+        snapped[:, 2:] - snapped[:, :2], boxes[:, 2:] - boxes[:, :2]
+    )
     assert (snapped[:, :2] % 16 == 0).all() and (snapped[:, :2] <= boxes[:, :2]).all()
 
 

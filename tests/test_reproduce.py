@@ -324,3 +324,17 @@ def test_run_from_args_returns_1_with_a_message_on_a_missing_dataset(tmp_path, c
     args = parse([str(tmp_path / "nowhere"), "--output", str(tmp_path / "out")])
     assert run_from_args(args) == 1
     assert "no such file or folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"experiments": ("IV",)}, "experiments must be among"),
+        ({"crop_counts": (0, 5)}, "crop_counts must be integers >= 1"),
+        ({"crop_counts": (2.5,)}, "crop_counts must be integers >= 1"),
+    ],
+)
+def test_bad_settings_fail_before_any_work(manifest, tmp_path, params, message):
+    with pytest.raises(ValueError, match=message):
+        reproduce(manifest, tmp_path / "out", **TINY, **params)
+    assert not (tmp_path / "out").exists()

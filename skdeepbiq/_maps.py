@@ -1,0 +1,261 @@
+"""Quality maps: where in an image the model finds it good or bad.
+
+DeepBIQ scores every crop before pooling. Spread back onto the image, the
+crop scores say where the damage is: a sharp subject on a blurred
+background scores high on the subject and low around it, a photo blurred
+all over scores low everywhere. The map of an image is, at each pixel, the
+mean score of the crops that cover it.
+
+A fitted model's own crops (25 random ones by default) leave parts of an
+image uncovered, so :func:`quality_maps` scores a dense regular grid of
+crops instead, with neighbouring crops ``stride`` pixels apart (half a crop
+by default), through a copy of the fitted featurizer with ``crops="grid"``:
+the model itself is not changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from numbers import Integral
+
+import numpy as np
+from scipy import ndimage
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from ._crops import grid_shape, working_size
+from ._featurizer import CNNCropFeaturizer
+from ._images import check_images, load_image
+
+__all__ = ["dense_grid_size", "quality_maps", "score_map"]
+
+
+def _crops_along(extent: int, crop_size: int, stride: int) -> int:
+    """Crops needed along ``extent`` pixels for starts at most ``stride`` apart."""
+    return max(1, math.ceil((extent - crop_size) / stride) + 1)
+
+
+def dense_grid_size(height, width, crop_size, stride):
+    """Number of grid crops that cover an image with at most ``stride`` between them.
+
+    The featurizer lays ``n_crops`` grid crops out as the factor pair
+    ``rows x cols`` closest to the image's shape
+    (:func:`skdeepbiq._crops.grid_shape`); this is the smallest ``n_crops``
+    whose layout has at least the rows and columns the stride needs.
+
+    Parameters
+    ----------
+    height, width : int
+        Working size of the image (see :func:`skdeepbiq._crops.working_size`),
+        at least ``crop_size`` in both dimensions.
+    crop_size : int
+        Side of the crops, in pixels.
+    stride : int
+        Largest distance between the starts of neighbouring crops, in pixels.
+
+    Returns
+    -------
+    n_crops : int
+        Number of crops, ``rows * cols``.
+
+    Examples
+    --------
+    >>> from skdeepbiq._maps import dense_grid_size
+    >>> dense_grid_size(500, 500, 224, 112)
+    16
+    """
+    rows = _crops_along(height, crop_size, stride)
+    cols = _crops_along(width, crop_size, stride)
+    n_crops = rows * cols
+    while True:
+        got_rows, got_cols = grid_shape(n_crops, height, width)
+        if got_rows >= rows and got_cols >= cols:
+            return n_crops
+        n_crops += 1
+
+
+def score_map(boxes, scores, shape):
+    """Mean score of the crops covering each pixel.
+
+    Parameters
+    ----------
+    boxes : array-like of shape (n_crops, 4)
+        ``(left, top, right, bottom)`` of each crop in pixels, right and
+        bottom exclusive; fractional boxes cover the pixels whose centres
+        they contain.
+    scores : array-like of shape (n_crops,)
+        Score of each crop.
+    shape : tuple of int
+        ``(height, width)`` of the image.
+
+    Returns
+    -------
+    quality_map : ndarray of shape (height, width)
+        float64; NaN where no crop covers the pixel.
+
+    Examples
+    --------
+    >>> from skdeepbiq._maps import score_map
+    >>> score_map([[0, 0, 2, 1], [1, 0, 3, 1]], [10.0, 20.0], (1, 3))
+    array([[10., 15., 20.]])
+    """
+    height, width = (int(side) for side in shape)
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if len(boxes) != len(scores):
+        raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
+    usable = np.isfinite(boxes).all(axis=1) & np.isfinite(scores)
+    # Pixel i is covered when its centre i + 0.5 lies in [start, stop).
+    edges = np.ceil(boxes[usable] - 0.5).astype(np.int64)
+    lefts, rights = np.clip(edges[:, [0, 2]], 0, width).T
+    tops, bottoms = np.clip(edges[:, [1, 3]], 0, height).T
+    totals = np.zeros((2, height + 1, width + 1))
+    for layer, values in enumerate((scores[usable], np.ones(usable.sum()))):
+        np.add.at(totals[layer], (tops, lefts), values)
+        np.add.at(totals[layer], (tops, rights), -values)
+        np.add.at(totals[layer], (bottoms, lefts), -values)
+        np.add.at(totals[layer], (bottoms, rights), values)
+    sums, counts = totals.cumsum(axis=1).cumsum(axis=2)[:, :height, :width]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0.5, sums / np.maximum(counts, 1), np.nan)
+
+
+def _fill_uncovered(quality_map: np.ndarray) -> np.ndarray:
+    """Give pixels no crop covers the value of the nearest covered pixel.
+
+    Only thin borders are left uncovered by a dense grid: the few pixels
+    that ``compute="trunk"`` loses by snapping crops to multiples of 16.
+    """
+    uncovered = np.isnan(quality_map)
+    if not uncovered.any() or uncovered.all():
+        return quality_map
+    nearest = ndimage.distance_transform_edt(
+        uncovered, return_distances=False, return_indices=True
+    )
+    return quality_map[tuple(nearest)]
+
+
+def _grid_model(model, n_crops: int):
+    """A copy of fitted ``model`` that scores ``n_crops`` grid crops per image.
+
+    Shallow copies share the fitted network and regressor; only the copy's
+    featurizer parameters and crop counts change.
+    """
+    featurizer = copy.copy(model.featurizer_)
+    featurizer.set_params(crops="grid", n_crops=n_crops, verbose=0)
+    featurizer.n_crops_ = n_crops
+    featurizer.n_features_out_ = n_crops * featurizer.n_features_per_crop_
+    grid = copy.copy(model)
+    grid.featurizer_ = featurizer
+    grid.n_crops_ = n_crops
+    return grid
+
+
+def _check_model(model) -> None:
+    check_is_fitted(model, "regressor_")
+    if getattr(model, "fusion", None) != "prediction":
+        raise ValueError(
+            "quality maps need a DeepBIQRegressor with fusion='prediction'; "
+            f"with fusion={getattr(model, 'fusion', None)!r} the regressor "
+            "scores one pooled or concatenated feature vector per image, so "
+            "single crops have no scores to map"
+        )
+    if not isinstance(model.featurizer_, CNNCropFeaturizer):
+        raise ValueError(
+            "quality maps need a model whose featurizer is a CNNCropFeaturizer "
+            "(it cuts the crops from images); precomputed features carry no "
+            "crop positions"
+        )
+
+
+def quality_maps(model, X, *, stride=None):
+    """Quality map of each image from a dense grid of crop scores.
+
+    Each image is cut into a regular grid of crops of the model's
+    ``crop_size``, neighbouring crops at most ``stride`` pixels apart, so
+    that every pixel is covered; the fitted model scores each crop, and the
+    map's value at a pixel is the mean score of the crops that cover it.
+    The model is not modified: a copy of its fitted featurizer with
+    ``crops="grid"`` and the number of crops each image needs does the work
+    (with its ``compute``, ``device``, ``memory``, ... settings).
+
+    Parameters
+    ----------
+    model : DeepBIQRegressor
+        Fitted, with ``fusion="prediction"`` and a :class:`CNNCropFeaturizer`
+        (e.g. :func:`skdeepbiq.load_pretrained`).
+    X : sequence of images
+        Paths, PIL images or HxWxC uint8 arrays.
+    stride : int, default=None
+        Largest distance between neighbouring crops, in pixels of the
+        working image (the image itself, unless smaller than the crop:
+        see :class:`CNNCropFeaturizer`). None means half the crop size. A
+        500x500 photo takes 16 crops of 224 px at stride 112; the number of
+        crops grows as ``(image side / stride) ** 2``.
+
+    Returns
+    -------
+    maps : list of :class:`~sklearn.utils.Bunch`
+        One per image, with keys:
+
+        - ``map``: ndarray of shape (height, width), float64, the mean crop
+          score at each pixel of the image as read (EXIF orientation
+          applied); pixels no crop covers (a border of less than 16 px with
+          ``compute="trunk"``) take the nearest covered value;
+        - ``boxes``: ndarray of shape (n_crops, 4), the grid crops' ``(left,
+          top, right, bottom)`` in the image's pixels;
+        - ``scores``: ndarray of shape (n_crops,), each grid crop's score;
+        - ``score``: float, the grid crops' scores pooled with the model's
+          ``pooling`` (close to, but not the same as, :meth:`predict`, which
+          pools the model's own crops).
+
+    Raises
+    ------
+    ValueError
+        For models with feature pooling or concatenation (their crops have
+        no scores), or precomputed features.
+    ImageReadError
+        For an image that cannot be read.
+
+    See Also
+    --------
+    DeepBIQRegressor.crop_scores : Boxes and scores of the model's own crops.
+    skdeepbiq.plotting.plot_quality_map : Draw a map over its photo.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, quality_maps
+    >>> rng = np.random.default_rng(0)
+    >>> images = [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(6)]
+    >>> model = DeepBIQRegressor(
+    ...     CNNCropFeaturizer(weights=None, n_crops=3, crop_size=32)
+    ... ).fit(images, np.linspace(20, 80, 6))
+    >>> result = quality_maps(model, images[:1])[0]
+    >>> result.map.shape, result.boxes.shape
+    ((48, 64), (6, 4))
+    """
+    _check_model(model)
+    featurizer = model.featurizer_
+    crop_size = featurizer.crop_size
+    if stride is None:
+        stride = max(1, crop_size // 2)
+    if not isinstance(stride, Integral) or isinstance(stride, bool) or stride < 1:
+        raise ValueError(f"stride must be a positive integer, got {stride!r}")
+    images = check_images(X)
+    grid_models = {}
+    maps = []
+    for index, image in enumerate(
+        tqdm(images, disable=not featurizer.verbose, unit="img", desc="quality maps")
+    ):
+        shape = load_image(image, index).shape[:2]
+        working = working_size(*shape, crop_size, "grid")
+        n_crops = dense_grid_size(*working, crop_size, int(stride))
+        if n_crops not in grid_models:
+            grid_models[n_crops] = _grid_model(model, n_crops)
+        crops = grid_models[n_crops].crop_scores([image])[0]
+        quality_map = _fill_uncovered(score_map(crops.boxes, crops.scores, shape))
+        maps.append(Bunch(map=quality_map, **crops))
+    return maps
