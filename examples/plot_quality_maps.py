@@ -1,7 +1,7 @@
 """
-==========================================
+===========================================
 Where is a photo bad? Quality maps of crops
-==========================================
+===========================================
 
 DeepBIQ scores every crop of a photo and pools the crop scores into the
 photo's score. Before pooling, the crop scores say *where* the model finds

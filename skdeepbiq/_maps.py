@@ -140,10 +140,14 @@ def _fill_uncovered(quality_map: np.ndarray) -> np.ndarray:
 def _grid_model(model, n_crops: int):
     """A copy of fitted ``model`` that scores ``n_crops`` grid crops per image.
 
-    Shallow copies share the fitted network and regressor; only the copy's
-    featurizer parameters and crop counts change.
+    Shallow copies share the fitted network (and its copies on devices) and
+    the regressor; only the copy's featurizer parameters and crop counts
+    change.
     """
     featurizer = copy.copy(model.featurizer_)
+    featurizer._device_networks = model.featurizer_.__dict__.setdefault(
+        "_device_networks", {}
+    )
     featurizer.set_params(crops="grid", n_crops=n_crops, verbose=0)
     featurizer.n_crops_ = n_crops
     featurizer.n_features_out_ = n_crops * featurizer.n_features_per_crop_

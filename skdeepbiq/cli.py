@@ -191,13 +191,21 @@ def _write_scores(stream, paths, scores, failures, output_format: str) -> None:
         writer.writerow([path, "" if index in failures else f"{score:#.4g}"])
 
 
-def _check_maps_possible(folder: str) -> None:
+def _check_maps_possible(folder: str, paths: list[str]) -> None:
+    """Refuse ``--maps`` without matplotlib, or where a map would replace an image."""
     import importlib.util
 
     if importlib.util.find_spec("matplotlib") is None:
         raise UsageError("--maps needs matplotlib: pip install skdeepbiq[plot]")
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise UsageError(f"--maps {folder}: exists and is not a folder")
+    images = {os.path.realpath(path) for path in paths}
+    for name in map_file_names(paths):
+        if os.path.realpath(os.path.join(folder, name)) in images:
+            raise UsageError(
+                f"--maps {folder}: the map {name} would replace the image of "
+                "that name; choose another folder"
+            )
 
 
 def map_file_names(paths):
@@ -273,7 +281,7 @@ def _score(args) -> int:
         _error("no images to score")
         return 1
     if args.maps is not None:
-        _check_maps_possible(args.maps)
+        _check_maps_possible(args.maps, paths)
     model = _load_model(args.model, args, verbose=0 if args.quiet else 1)
     if args.maps is not None:
         from ._maps import _check_model

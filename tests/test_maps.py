@@ -419,3 +419,16 @@ def test_score_maps_refuses_a_file_as_the_maps_folder(tiny_model, tmp_path, caps
     )  # fmt: skip
     assert code == 2
     assert "exists and is not a folder" in capsys.readouterr().err
+
+
+def test_score_maps_never_replaces_an_image_with_its_map(tiny_model, tmp_path, capsys):
+    model_path = save_model(tiny_model, tmp_path / "tiny.npz")
+    photo = tmp_path / "photo.png"
+    Image.fromarray(make_images(1)[0]).save(photo)
+    before = photo.read_bytes()
+    code = main(
+        ["score", str(photo), "--model", str(model_path), "--maps", str(tmp_path), "-q"]
+    )
+    assert code == 2
+    assert "would replace the image" in capsys.readouterr().err
+    assert photo.read_bytes() == before
