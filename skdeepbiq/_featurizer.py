@@ -43,6 +43,7 @@ from ._trunk import (
 from .exceptions import (
     ImageFailure,
     ImageReadError,
+    SkDeepBIQWarning,
     UnreadableImageWarning,
     format_failures,
 )
@@ -179,6 +180,41 @@ def _forward(network, crops, mean, std, device, amp_dtype) -> np.ndarray:
     with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         features = network(batch)
     return features.float().cpu().numpy()
+
+
+def _forward_splitting_on_oom(
+    network, crops, mean, std, device, amp_dtype
+) -> np.ndarray:
+    """:func:`_forward`, halving the batch while CUDA runs out of memory.
+
+    A too-large ``batch_size`` then costs speed, with one warning naming
+    it, instead of the whole computation; a single crop that does not fit
+    raises :class:`MemoryError`.
+    """
+    try:
+        return _forward(network, crops, mean, std, device, amp_dtype)
+    except torch.OutOfMemoryError as error:
+        if len(crops) == 1:
+            raise MemoryError(
+                f"{device} ran out of memory on a single crop; use a smaller "
+                "crop_size or backbone, or the CPU"
+            ) from error
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        warnings.warn(
+            SkDeepBIQWarning(
+                f"{device} ran out of memory on a batch of {len(crops)} crops; "
+                "running it in halves. Lower batch_size to avoid this."
+            ),
+            stacklevel=2,
+        )
+        half = len(crops) // 2
+        return np.concatenate(
+            [
+                _forward_splitting_on_oom(network, part, mean, std, device, amp_dtype)
+                for part in (crops[:half], crops[half:])
+            ]
+        )
 
 
 def _cache_key(image) -> str | None:
@@ -779,7 +815,9 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
 
         def run(crops):
             with torch.inference_mode():
-                features = _forward(network, crops, mean, std, device, amp_dtype)
+                features = _forward_splitting_on_oom(
+                    network, crops, mean, std, device, amp_dtype
+                )
             start = 0
             while start < len(features):
                 owner = waiting[0]

@@ -26,7 +26,11 @@ from torchvision.transforms.functional import pil_to_tensor
 
 import skdeepbiq._featurizer as featurizer_module
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
-from skdeepbiq.exceptions import ImageReadError, WeightsNotFoundError
+from skdeepbiq.exceptions import (
+    ImageReadError,
+    SkDeepBIQWarning,
+    WeightsNotFoundError,
+)
 
 from .conftest import make_images
 
@@ -372,3 +376,31 @@ def test_clone_gives_an_unfitted_copy_with_equal_parameters(images):
 @pytest.mark.parametrize("estimator", [CNNCropFeaturizer(), DeepBIQRegressor()])
 def test_data_free_sklearn_api_checks(check, estimator):
     check(type(estimator).__name__, estimator)
+
+
+def test_out_of_memory_halves_the_batch_with_a_warning_naming_batch_size(
+    images, monkeypatch
+):
+    reference = CNNCropFeaturizer(**SMALL, batch_size=16).fit(images).transform(images)
+    original = featurizer_module._forward
+
+    def small_memory(network, crops, *args):
+        if len(crops) > 4:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return original(network, crops, *args)
+
+    monkeypatch.setattr(featurizer_module, "_forward", small_memory)
+    featurizer = CNNCropFeaturizer(**SMALL, batch_size=16).fit(images)
+    with pytest.warns(SkDeepBIQWarning, match="Lower batch_size"):
+        features = featurizer.transform(images)
+    np.testing.assert_allclose(features, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_out_of_memory_on_one_crop_is_a_memory_error(images, monkeypatch):
+    def no_memory(*args):
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(featurizer_module, "_forward", no_memory)
+    featurizer = CNNCropFeaturizer(**SMALL, batch_size=1).fit(images)
+    with pytest.raises(MemoryError, match="single crop"):
+        featurizer.transform(images[:1])
