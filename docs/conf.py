@@ -55,7 +55,7 @@ pygments_style = "sphinx"
 # -- API reference: one page per public object ------------------------------
 autosummary_generate = True
 autosummary_imported_members = False
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True, "inherited-members": True}
 autodoc_typehints = "none"
 add_module_names = False
 

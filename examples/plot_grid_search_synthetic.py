@@ -37,8 +37,9 @@ X, y, groups = data.images, data.y, data.groups
 print(f"{len(X)} images of {len(np.unique(groups))} reference images")
 print(f"distortions: {sorted(set(data.distortion_type))}, levels 1-4")
 
-# The ImageNet weights of MobileNetV2 when they are cached, else a random
-# network (``weights=None``): random CNN features still see blur and noise.
+# The ImageNet weights of MobileNetV2 when they are cached, else a randomly
+# initialised network (``weights=None``), which runs the same code but whose
+# features predict quality poorly.
 weights_cached = any(
     entry["backbone"] == "mobilenet_v2" and entry["weights"] == "IMAGENET1K_V1"
     for entry in list_cached_weights()
@@ -117,6 +118,7 @@ for kind in ("blur", "noise", "jpeg", "contrast"):
     means = [predicted[shown & (levels == level)].mean() for level in range(5)]
     left.plot(range(5), means, marker="o", label=kind)
 left.plot(range(5), 100 * (1 - np.arange(5) / 5), "k--", label="synthetic score")
+left.set_xticks(range(5))
 left.set_xlabel("distortion level (0: reference)")
 left.set_ylabel("predicted score (mean over test references)")
 left.set_title("Test references")

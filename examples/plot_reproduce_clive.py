@@ -119,6 +119,7 @@ print("Written:", ", ".join(Path(path).name for path in results.files))
 # two rows: the number of crops chosen by the t-tests, and the best one.
 import pandas as pd
 
+no_paper = {"srocc": None, "lcc": None, "n_crops": None}  # databases it did not use
 table = pd.DataFrame(
     [
         {
@@ -127,9 +128,9 @@ table = pd.DataFrame(
             "crops": f"{row['n_crops']} ({row['choice'] or 'fixed'})",
             "SROCC": row["ours"]["srocc"],
             "PLCC": row["ours"]["plcc"],
-            "paper SROCC": row["paper"]["srocc"],
-            "paper PLCC": row["paper"]["lcc"],
-            "paper crops": row["paper"]["n_crops"],
+            "paper SROCC": (row["paper"] or no_paper)["srocc"],
+            "paper PLCC": (row["paper"] or no_paper)["lcc"],
+            "paper crops": (row["paper"] or no_paper)["n_crops"],
         }
         for row in results.rows
     ]
@@ -148,6 +149,7 @@ for fusion, study in results.crop_study.items():
     left.plot(study["crop_counts"], study["median_srocc"], marker="o", label=fusion)
 center = results.configs["I"]["center"]["median"]["srocc"]
 left.axhline(center, color="gray", linestyle="--", label="Exp I (central crop)")
+left.set_xticks(results.settings["crop_counts"])
 left.set_xlabel("random crops per image")
 left.set_ylabel("median SROCC, 10 splits")
 left.set_title("Exp II")

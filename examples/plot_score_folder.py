@@ -130,8 +130,10 @@ fig.tight_layout()
 plt.show()
 
 # %%
-# Every kind of damage lowers the score, and strong damage lowers it more
-# than light damage. The model never saw these synthetic damages: it learnt
-# from the authentic distortions of CLIVE's photos (motion blur, sensor
-# noise, over- and under-exposure, compression).
+# On ``examples/images`` every kind of damage lowers the score, and strong
+# damage lowers it more than light damage. The model never saw these
+# synthetic damages: it learnt from the authentic distortions of CLIVE's
+# photos (motion blur, sensor noise, over- and under-exposure, compression).
+# (The synthetic images of the fallback are drawings, not photos, and the
+# model scores them less consistently.)
 cache.cleanup()

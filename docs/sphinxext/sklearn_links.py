@@ -16,7 +16,10 @@ LABELS = {
     "r2_score": "modules/model_evaluation.html#r2-score",
     "metadata_routing": "metadata_routing.html",
     "meta-estimator": "glossary.html#term-meta-estimator",
-    "set_output": "auto_examples/miscellaneous/plot_set_output.html",
+    "df_output_transform": "developers/develop.html#developer-api-for-set-output",
+    "sphx_glr_auto_examples_miscellaneous_plot_set_output.py": (
+        "auto_examples/miscellaneous/plot_set_output.html"
+    ),
 }
 
 
