@@ -1,0 +1,83 @@
+"""The shared-trunk fast mode against exact crops: speed and accuracy.
+
+``compute="trunk"`` runs MobileNetV2's convolutional trunk once per image and
+each crop's 14x14 window of its stride-16 maps through the rest of the
+network; ``compute="crops"`` (the default) runs every crop through the whole
+network. Prints:
+
+- speed: crops per second of ``transform`` on the first ``--speed-images``
+  images, without cache, for both modes;
+- accuracy: median SROCC / PLCC of ``DeepBIQRegressor`` with each mode over
+  clive-dev's 10 random 80/20 splits (features cached in ``--cache``).
+
+Run::
+
+    python benchmarks/trunk_mode.py --cache ~/.cache/skdeepbiq
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+from _common import load_clive_dev
+from sklearn.model_selection import ShuffleSplit, cross_validate
+
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq.metrics import SCORERS
+
+MODES = ("crops", "trunk")
+
+
+def speed(paths, mode: str, n_crops: int) -> float:
+    featurizer = CNNCropFeaturizer(n_crops=n_crops, compute=mode).fit(paths)
+    featurizer.transform(paths[:2])  # warm-up
+    start = time.perf_counter()
+    featurizer.transform(paths)
+    return len(paths) * n_crops / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="clive-dev folder")
+    parser.add_argument("--cache", default=None, help="feature cache folder")
+    parser.add_argument("--speed-images", type=int, default=24)
+    parser.add_argument("--n-crops", type=int, default=25)
+    parser.add_argument("--skip-accuracy", action="store_true")
+    args = parser.parse_args()
+
+    data = load_clive_dev(args.data)
+    summary = {"n_crops": args.n_crops}
+    subset = list(data.paths[: args.speed_images])
+    for mode in MODES:
+        summary[f"{mode}_crops_per_second"] = speed(subset, mode, args.n_crops)
+    print(
+        f"speed on {len(subset)} images, {args.n_crops} crops each: exact crops "
+        f"{summary['crops_crops_per_second']:.1f} crops/s, shared trunk "
+        f"{summary['trunk_crops_per_second']:.1f} crops/s "
+        f"({summary['trunk_crops_per_second'] / summary['crops_crops_per_second']:.1f}x)",
+        flush=True,
+    )
+    if not args.skip_accuracy:
+        cv = ShuffleSplit(10, test_size=0.2, random_state=0)
+        scoring = {"srocc": SCORERS["srocc"], "plcc": SCORERS["plcc"]}
+        for mode in MODES:
+            model = DeepBIQRegressor().set_params(
+                featurizer__compute=mode,
+                featurizer__n_crops=args.n_crops,
+                featurizer__memory=args.cache,
+                featurizer__verbose=1,
+            )
+            result = cross_validate(model, data.paths, data.y, cv=cv, scoring=scoring)
+            summary[f"{mode}_median_srocc"] = float(np.median(result["test_srocc"]))
+            summary[f"{mode}_median_plcc"] = float(np.median(result["test_plcc"]))
+            print(
+                f"{mode:>6}: median SROCC {summary[f'{mode}_median_srocc']:.4f} "
+                f"PLCC {summary[f'{mode}_median_plcc']:.4f} (10 splits)",
+                flush=True,
+            )
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
