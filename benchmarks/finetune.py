@@ -50,7 +50,7 @@ def main():
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--device", default="auto")
     parser.add_argument(
-        "--objective", default="classes", choices=["classes", "regression"]
+        "--objective", default=FineTuning().objective, choices=["classes", "regression"]
     )
     parser.add_argument("--epochs", type=int, default=FineTuning().epochs)
     parser.add_argument(

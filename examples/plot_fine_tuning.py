@@ -76,7 +76,7 @@ from skdeepbiq import FineTuning
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=1 / 3, random_state=0
 )
-recipe = FineTuning(epochs=3)
+recipe = FineTuning(objective="classes", epochs=3)
 edges = recipe.edges()
 counts = np.bincount(np.searchsorted(edges, y_train, side="left"), minlength=5)
 weights_per_class = np.divide(
