@@ -829,7 +829,10 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
                     waiting.popleft()
                     yield owner[0], np.concatenate(owner[2]).reshape(-1)
 
-        prepared = self._prepared(images, indices, device.type == "cuda", failures)
+        # Pinned memory for crops copied to the GPU; trunk payloads are
+        # (image, boxes) tuples whose image goes through run_trunk instead.
+        pin = device.type == "cuda" and trunk_maps is None
+        prepared = self._prepared(images, indices, pin, failures)
         for index, crops in prepared:
             if trunk_maps is not None:  # crops is (working image, snapped boxes)
                 image, boxes = crops

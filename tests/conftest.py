@@ -7,6 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
+import skdeepbiq._featurizer as featurizer_module
+
 CLIVE_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clive-dev"
 
 DEVICES = [
@@ -92,3 +94,18 @@ def mobilenet_weights_cached():
         pytest.skip(
             "mobilenet_v2 weights not cached: skdeepbiq weights fetch mobilenet_v2"
         )
+
+
+@pytest.fixture
+def count_forward(monkeypatch):
+    """Count the crops that go through the network."""
+    counter = {"calls": 0, "crops": 0}
+    original = featurizer_module._forward
+
+    def counting(network, crops, *args):
+        counter["calls"] += 1
+        counter["crops"] += len(crops)
+        return original(network, crops, *args)
+
+    monkeypatch.setattr(featurizer_module, "_forward", counting)
+    return counter

@@ -18,7 +18,6 @@ from PIL import Image, ImageOps
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import FunctionTransformer
 
-import skdeepbiq._featurizer as featurizer_module
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
 from skdeepbiq._images import check_images, check_readable, load_image
 from skdeepbiq.exceptions import (
@@ -31,21 +30,6 @@ from skdeepbiq.exceptions import (
 from .conftest import make_images
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
-
-
-@pytest.fixture
-def count_forward(monkeypatch):
-    """Count the crops that go through the network."""
-    counter = {"calls": 0, "crops": 0}
-    original = featurizer_module._forward
-
-    def counting(network, crops, *args):
-        counter["calls"] += 1
-        counter["crops"] += len(crops)
-        return original(network, crops, *args)
-
-    monkeypatch.setattr(featurizer_module, "_forward", counting)
-    return counter
 
 
 def png_bytes(width, height, bit_depth=8, color_type=2, raw=b""):

@@ -37,21 +37,6 @@ from .conftest import make_images
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
 
 
-@pytest.fixture
-def count_forward(monkeypatch):
-    """Count the crops that go through the network."""
-    counter = {"calls": 0, "crops": 0}
-    original = featurizer_module._forward
-
-    def counting(network, crops, *args):
-        counter["calls"] += 1
-        counter["crops"] += len(crops)
-        return original(network, crops, *args)
-
-    monkeypatch.setattr(featurizer_module, "_forward", counting)
-    return counter
-
-
 def test_one_float32_row_per_image_with_all_crops(images, device):
     featurizer = CNNCropFeaturizer(**SMALL, device=device).fit(images)
     features = featurizer.transform(images)

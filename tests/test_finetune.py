@@ -175,3 +175,15 @@ def test_fine_tune_with_precomputed_features_is_an_error(scores):
     model = DeepBIQRegressor("precomputed", fine_tune=True)
     with pytest.raises(ValueError, match="fine_tune needs a CNNCropFeaturizer"):
         model.fit(np.zeros((12, 2, 4)), scores)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_trunk_mode_runs_on_cuda_and_matches_the_cpu(images):
+    cpu = CNNCropFeaturizer(**SMALL, compute="trunk").fit(images).transform(images)
+    gpu = CNNCropFeaturizer(
+        **SMALL, compute="trunk", device="cuda", precision="float32"
+    )
+    features = gpu.fit(images).transform(images)
+    scale = np.abs(cpu).max()
+    assert np.abs(features - cpu).max() <= 5e-3 * scale
