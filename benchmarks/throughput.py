@@ -11,9 +11,13 @@ For each backbone, measured in one run on the same images:
 4. **trunk**: end to end with ``compute="trunk"`` (the shared-trunk fast
    mode), where the backbone supports it.
 
-Prints a table, then one JSON line. Images: the first ``--images`` photos of
-clive-dev when present, else synthetic 500x500 JPEGs. Weights are random
-(speed does not depend on their values), so no download is needed.
+Each measurement is repeated ``--repeats`` times, interleaved (end to end,
+network, naive, trunk, then again), so that a machine whose speed drifts
+affects all of them alike; the table gives medians, and the ratios are the
+medians of the per-round ratios. Prints a table, then one JSON line.
+Images: the first ``--images`` photos of clive-dev when present, else
+synthetic 500x500 JPEGs. Weights are random (speed does not depend on their
+values), so no download is needed.
 
 Run::
 
@@ -36,7 +40,7 @@ from PIL import Image
 from torchvision import transforms
 
 from skdeepbiq import CNNCropFeaturizer
-from skdeepbiq._featurizer import autocast_dtype, resolve_device
+from skdeepbiq._featurizer import autocast_dtype, resolve_batch_size, resolve_device
 from skdeepbiq._trunk import TRUNK_BACKBONES
 
 
@@ -68,7 +72,6 @@ def synchronize(device: torch.device) -> None:
 
 
 def end_to_end(featurizer: CNNCropFeaturizer, paths: list[str], device) -> float:
-    featurizer.transform(paths[: max(2, len(paths) // 10)])  # warm-up
     synchronize(device)
     start = time.perf_counter()
     featurizer.transform(paths)
@@ -79,9 +82,10 @@ def end_to_end(featurizer: CNNCropFeaturizer, paths: list[str], device) -> float
 def network_only(featurizer, n_crops_total: int, device, amp_dtype) -> float:
     network = featurizer._network_on(device)
     size = featurizer.crop_size
-    batch = torch.randn(featurizer.batch_size, 3, size, size, device=device)
+    batch_size = resolve_batch_size(featurizer.batch_size, device)
+    batch = torch.randn(batch_size, 3, size, size, device=device)
     batch = batch.contiguous(memory_format=torch.channels_last)
-    n_batches = math.ceil(n_crops_total / featurizer.batch_size)
+    n_batches = math.ceil(n_crops_total / batch_size)
     with (
         torch.inference_mode(),
         torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None),
@@ -92,7 +96,7 @@ def network_only(featurizer, n_crops_total: int, device, amp_dtype) -> float:
         for _ in range(n_batches):
             network(batch).float()
         synchronize(device)
-    return n_batches * featurizer.batch_size / (time.perf_counter() - start)
+    return n_batches * batch_size / (time.perf_counter() - start)
 
 
 def naive(featurizer, paths: list[str], device, amp_dtype) -> float:
@@ -127,17 +131,21 @@ def main():
         "--batch-size",
         type=int,
         default=None,
-        help="default: 256 on CUDA, 32 on the CPU",
+        help="default: the featurizer's 'auto' (256 on CUDA, 8 on the CPU)",
     )
     parser.add_argument(
         "--n-crops", type=int, default=None, help="default: 25 on CUDA, 5 on the CPU"
     )
     parser.add_argument(
-        "--images", type=int, default=None, help="default: 400 on CUDA, 24 on the CPU"
+        "--images", type=int, default=None, help="default: 400 on CUDA, 96 on the CPU"
     )
     parser.add_argument(
-        "--n-jobs", type=int, default=None, help="decoding threads (default 1; CUDA: 8)"
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="reading threads (default: the featurizer's, none on the CPU, 4 on CUDA)",
     )
+    parser.add_argument("--repeats", type=int, default=3, help="rounds (default 3)")
     parser.add_argument(
         "--data", default=None, help="folder of images (default: clive-dev)"
     )
@@ -146,10 +154,10 @@ def main():
 
     device = resolve_device(args.device)
     cuda = device.type == "cuda"
-    batch_size = args.batch_size or (256 if cuda else 32)
+    batch_size = args.batch_size or resolve_batch_size("auto", device)
     n_crops = args.n_crops or (25 if cuda else 5)
-    n_jobs = args.n_jobs or (8 if cuda else 1)
-    paths, described = image_paths(args.images or (400 if cuda else 24), args.data)
+    n_jobs = args.n_jobs
+    paths, described = image_paths(args.images or (400 if cuda else 96), args.data)
     amp_dtype = autocast_dtype(args.precision, device)
     name = torch.cuda.get_device_name(device) if cuda else platform.processor() or "CPU"
     print(
@@ -166,20 +174,34 @@ def main():
             device=args.device, precision=args.precision, n_jobs=n_jobs,
         )  # fmt: skip
         featurizer = CNNCropFeaturizer(**params).fit(paths)
-        row = {"backbone": backbone}
-        row["end_to_end"] = end_to_end(featurizer, paths, device)
-        row["network_only"] = network_only(
-            featurizer, len(paths) * n_crops, device, amp_dtype
-        )
-        row["naive"] = (
-            None if args.skip_naive else naive(featurizer, paths, device, amp_dtype)
-        )
-        row["trunk"] = None
+        fast = None
         if backbone in TRUNK_BACKBONES:
             fast = CNNCropFeaturizer(**params, compute="trunk").fit(paths)
-            row["trunk"] = end_to_end(fast, paths, device)
-        row["end_to_end_over_network"] = row["end_to_end"] / row["network_only"]
-        row["end_to_end_over_naive"] = row["naive"] and row["end_to_end"] / row["naive"]
+        warm_up = paths[: max(2, len(paths) // 10)]
+        for model in filter(None, [featurizer, fast]):
+            model.transform(warm_up)
+        rounds = []
+        for _ in range(args.repeats):
+            one = {"end_to_end": end_to_end(featurizer, paths, device)}
+            one["network_only"] = network_only(
+                featurizer, len(paths) * n_crops, device, amp_dtype
+            )
+            if not args.skip_naive:
+                one["naive"] = naive(featurizer, paths, device, amp_dtype)
+            if fast is not None:
+                one["trunk"] = end_to_end(fast, paths, device)
+            one["end_to_end_over_network"] = one["end_to_end"] / one["network_only"]
+            if "naive" in one:
+                one["end_to_end_over_naive"] = one["end_to_end"] / one["naive"]
+            rounds.append(one)
+        row = {"backbone": backbone}
+        for key in [
+            "end_to_end", "network_only", "naive", "trunk",
+            "end_to_end_over_network", "end_to_end_over_naive",
+        ]:  # fmt: skip
+            values = [one[key] for one in rounds if key in one]
+            row[key] = float(np.median(values)) if values else None
+        row["rounds"] = rounds
         results.append(row)
 
         def fmt(value, width, digits=1):
@@ -199,6 +221,8 @@ def main():
                 "images": described,
                 "n_crops": n_crops,
                 "batch_size": batch_size,
+                "repeats": args.repeats,
+                "torch_threads": torch.get_num_threads(),
                 "precision": str(amp_dtype or torch.float32),
                 "results": results,
             }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 import warnings
 from collections import deque
@@ -143,19 +144,89 @@ def cut_crops(
     """Cut the crops of one RGB image.
 
     Returns the crops as a uint8 tensor of shape (n_crops, 3, crop_size,
-    crop_size) and their boxes in the working-size image (see
+    crop_size) in channels-last memory format (each crop is a copy of whole
+    pixel rows of the decoded image, and the layout the network runs in)
+    and their boxes in the working-size image (see
     :func:`skdeepbiq._crops.working_size`).
     """
     image, boxes = place_crops(
         pixels, n_crops=n_crops, crop_size=crop_size, mode=mode, seed=seed
     )
+    rows = image.permute(1, 2, 0)  # (H, W, 3): a view of the decoded pixels
     crops = torch.stack(
-        [
-            image[:, top:bottom, left:right]
-            for left, top, right, bottom in boxes.tolist()
-        ]
+        [rows[top:bottom, left:right] for left, top, right, bottom in boxes.tolist()]
     )
-    return crops.contiguous(), boxes
+    return crops.permute(0, 3, 1, 2), boxes
+
+
+def resolve_batch_size(batch_size, device: torch.device) -> int:
+    """``batch_size``, with ``"auto"`` resolved for ``device``."""
+    if batch_size == "auto":
+        return 256 if device.type == "cuda" else 8
+    return batch_size
+
+
+def reader_threads(n_jobs, device: torch.device) -> int:
+    """Number of image-reading threads for ``n_jobs`` on ``device``.
+
+    0 means reading in the calling thread, between forward passes.
+    """
+    if n_jobs is None:
+        return 0 if device.type == "cpu" else 4
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return max(1, n_jobs)
+
+
+def forward_passes(items, batch_size: int, *, mix_images: bool):
+    """Group the crops of a stream of images into forward passes.
+
+    Parameters
+    ----------
+    items : iterable of (index, crops)
+        Each image's crops, a tensor of shape (n_crops, ...).
+    batch_size : int
+        Most crops per pass.
+    mix_images : bool
+        If True, consecutive images share passes of exactly ``batch_size``
+        crops (the last may be smaller), which keeps a GPU busy. If False,
+        a pass holds the crops of one image only, split into near-equal
+        chunks: the arithmetic an image gets then depends only on its own
+        crops, so its features are bit-identical whatever else is
+        featurized with it (CPU kernels round differently with the batch's
+        size and content).
+
+    Yields
+    ------
+    crops : tensor
+        The crops of one pass.
+    owners : list of (index, count, last)
+        Whose crops these are, in order: ``count`` crops of image
+        ``index``, and whether they are its last.
+    """
+    batch, owners, n_batch = [], [], 0
+    for index, crops in items:
+        if not mix_images:
+            chunks = torch.tensor_split(crops, math.ceil(len(crops) / batch_size))
+            for number, chunk in enumerate(chunks):
+                yield chunk, [(index, len(chunk), number == len(chunks) - 1)]
+            continue
+        batch.append(crops)
+        owners.append((index, len(crops), True))
+        n_batch += len(crops)
+        while n_batch >= batch_size:
+            crops_all = torch.cat(batch) if len(batch) > 1 else batch[0]
+            head, tail = crops_all[:batch_size], crops_all[batch_size:]
+            if len(tail):  # the last image continues in the next pass
+                index, count, _ = owners[-1]
+                head_owners = owners[:-1] + [(index, count - len(tail), False)]
+                batch, owners = [tail], [(index, len(tail), True)]
+            else:
+                head_owners, batch, owners = owners, [], []
+            n_batch = len(tail)
+            yield head, head_owners
+    if n_batch:
+        yield (torch.cat(batch) if len(batch) > 1 else batch[0]), owners
 
 
 def _forward(network, crops, mean, std, device, amp_dtype) -> np.ndarray:
@@ -280,12 +351,16 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
     precision : {"auto", "float32", "float16", "bfloat16"}, default="auto"
         Arithmetic of the network. ``"auto"`` is float16 mixed precision
         (autocast) on CUDA and float32 on the CPU.
-    batch_size : int, default=32
+    batch_size : int or "auto", default="auto"
         Number of crops per forward pass; crops of several images share a
-        batch.
+        batch. ``"auto"`` is 256 on CUDA and 8 on the CPU, where small
+        batches stay in the processor's caches and run fastest (measured by
+        ``benchmarks/throughput.py``).
     n_jobs : int, default=None
-        Number of threads that read and crop images while the network runs.
-        None means 1, -1 means all processors.
+        Number of threads that read and crop images while the network runs;
+        -1 means all processors. None means 4 on CUDA and, on the CPU, no
+        thread: images are read between forward passes, because a reading
+        thread would take a core from the network's own threads.
     memory : str, path, joblib.Memory or None, default=None
         Where to cache per-image features. Entries are keyed by the image
         (absolute path, size and modification time, or pixel content) and by
@@ -370,7 +445,10 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
         "device": [str],
         "precision": [StrOptions(set(PRECISIONS))],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "n_jobs": [Integral, None],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "verbose": ["verbose"],
@@ -390,7 +468,7 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         random_state=0,
         device="auto",
         precision="auto",
-        batch_size=32,
+        batch_size="auto",
         n_jobs=None,
         memory=None,
         verbose=0,
@@ -465,7 +543,8 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         failures = [] if self.on_error == "nan" else None
         maps, sizes, kept = [], [], []
         indices = range(len(images))
-        for index, (image, _) in self._prepared(images, indices, False, failures):
+        prepared = self._prepared(images, indices, device, False, failures)
+        for index, (image, _) in prepared:
             # clone: leave inference mode, so that autograd can use the maps
             maps.append(trunk_maps(images[index], image).float().clone())
             sizes.append(tuple(image.shape[1:]))
@@ -708,7 +787,7 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         if location is None:
             return None
         config = {
-            "version": 1,
+            "version": 2,  # 2: CPU passes hold the crops of one image only
             "backbone": self.backbone,
             "weights": self._network_identity(),
             "layer": self.layer,
@@ -761,17 +840,26 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         )
         return crops
 
-    def _prepared(self, images, indices, pin: bool, failures=None):
+    def _prepared(self, images, indices, device, pin: bool, failures=None):
         """Crops of ``images[indices]`` in order, read ahead by worker threads.
 
-        Images that fail to decode raise, or, when ``failures`` is a list,
-        are appended to it and skipped.
+        With no threads (see ``n_jobs``) each image is read when its crops
+        are needed. Images that fail to decode raise, or, when ``failures``
+        is a list, are appended to it and skipped.
         """
-        n_threads = self.n_jobs if self.n_jobs is not None else 1
-        if n_threads < 0:
-            n_threads = max(1, (os.cpu_count() or 1) + 1 + n_threads)
-        lookahead = max(2, self.batch_size // self.n_crops_ + 1) + 2 * n_threads
-        with ThreadPoolExecutor(max(1, n_threads)) as pool:
+        n_threads = reader_threads(self.n_jobs, device)
+        if n_threads == 0:
+            for index in indices:
+                try:
+                    yield index, self._prepare(images, index)
+                except ImageReadError as error:
+                    if failures is None:
+                        raise
+                    failures.extend(error.failures)
+            return
+        batch_size = resolve_batch_size(self.batch_size, device)
+        lookahead = max(2, batch_size // self.n_crops_ + 1) + 2 * n_threads
+        with ThreadPoolExecutor(n_threads) as pool:
             pending = deque()
             queue = iter(indices)
             for index in queue:
@@ -810,43 +898,33 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         if self._compute_mode() == "trunk":
             trunk, network = split_network(self.backbone, network.model)
             trunk_maps = self._trunk_maps(trunk, device)
-        waiting = deque()  # [index, crops still without features, parts]
-        batch, n_batch = [], 0
+        batch_size = resolve_batch_size(self.batch_size, device)
 
-        def run(crops):
+        def crops_of(prepared):
+            for index, crops in prepared:
+                if trunk_maps is not None:  # (working image, snapped boxes)
+                    image, boxes = crops
+                    crops = cut_windows(trunk_maps(images[index], image), boxes)
+                yield index, crops
+
+        # Pinned memory for crops copied to the GPU; trunk payloads are
+        # (image, boxes) tuples whose image goes through run_trunk instead.
+        pin = device.type == "cuda" and trunk_maps is None
+        prepared = self._prepared(images, indices, device, pin, failures)
+        parts = {}
+        for crops, owners in forward_passes(
+            crops_of(prepared), batch_size, mix_images=device.type != "cpu"
+        ):
             with torch.inference_mode():
                 features = _forward_splitting_on_oom(
                     network, crops, mean, std, device, amp_dtype
                 )
             start = 0
-            while start < len(features):
-                owner = waiting[0]
-                take = min(owner[1], len(features) - start)
-                owner[2].append(features[start : start + take])
-                owner[1] -= take
-                start += take
-                if owner[1] == 0:
-                    waiting.popleft()
-                    yield owner[0], np.concatenate(owner[2]).reshape(-1)
-
-        # Pinned memory for crops copied to the GPU; trunk payloads are
-        # (image, boxes) tuples whose image goes through run_trunk instead.
-        pin = device.type == "cuda" and trunk_maps is None
-        prepared = self._prepared(images, indices, pin, failures)
-        for index, crops in prepared:
-            if trunk_maps is not None:  # crops is (working image, snapped boxes)
-                image, boxes = crops
-                crops = cut_windows(trunk_maps(images[index], image), boxes)
-            waiting.append([index, len(crops), []])
-            batch.append(crops)
-            n_batch += len(crops)
-            while n_batch >= self.batch_size:
-                crops_all = torch.cat(batch) if len(batch) > 1 else batch[0]
-                head, tail = crops_all[: self.batch_size], crops_all[self.batch_size :]
-                batch, n_batch = ([tail] if len(tail) else []), len(tail)
-                yield from run(head)
-        if n_batch:
-            yield from run(torch.cat(batch))
+            for index, count, last in owners:
+                parts.setdefault(index, []).append(features[start : start + count])
+                start += count
+                if last:
+                    yield index, np.concatenate(parts.pop(index)).reshape(-1)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features: ``crop<c>_feature<k>``.

@@ -268,7 +268,7 @@ def _fitted_regressor(config: dict, arrays: dict):
 
 
 def load_model(
-    path, *, device="auto", batch_size=32, n_jobs=None, memory=None, verbose=0
+    path, *, device="auto", batch_size="auto", n_jobs=None, memory=None, verbose=0
 ):
     """Load a model saved by :func:`save_model` as a fitted DeepBIQRegressor.
 
@@ -282,8 +282,8 @@ def load_model(
         The ``.npz`` file. It is read with ``allow_pickle=False``.
     device : str, default="auto"
         Featurizer device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
-    batch_size : int, default=32
-        Crops per forward pass.
+    batch_size : int or "auto", default="auto"
+        Crops per forward pass (see :class:`CNNCropFeaturizer`).
     n_jobs : int, default=None
         Threads that read images (see :class:`CNNCropFeaturizer`).
     memory : str, path, joblib.Memory or None, default=None
@@ -357,7 +357,7 @@ def load_pretrained(
     name=DEFAULT_PRETRAINED,
     *,
     device="auto",
-    batch_size=32,
+    batch_size="auto",
     n_jobs=None,
     memory=None,
     verbose=0,
@@ -380,8 +380,8 @@ def load_pretrained(
         Which pretrained model (see :data:`PRETRAINED`).
     device : str, default="auto"
         Featurizer device: ``"auto"``, ``"cpu"``, ``"cuda"``, ...
-    batch_size : int, default=32
-        Crops per forward pass.
+    batch_size : int or "auto", default="auto"
+        Crops per forward pass (see :class:`CNNCropFeaturizer`).
     n_jobs : int, default=None
         Threads that read images.
     memory : str, path, joblib.Memory or None, default=None

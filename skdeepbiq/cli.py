@@ -71,13 +71,18 @@ def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batch-size",
-        type=_positive_int,
-        default=32,
-        help="crops per forward pass (default: %(default)s)",
+        type=_batch_size,
+        default="auto",
+        help="crops per forward pass; 'auto' is 256 on CUDA, 8 on the CPU "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar on stderr"
     )
+
+
+def _batch_size(text: str) -> int | str:
+    return text if text == "auto" else _positive_int(text)
 
 
 def _positive_int(text: str) -> int:

@@ -190,7 +190,7 @@ def reproduce(
     crop_size=224,
     random_state=0,
     device="auto",
-    batch_size=32,
+    batch_size="auto",
     n_jobs=None,
     dataset_type="auto",
     alpha=0.05,
@@ -546,9 +546,17 @@ def configure_parser(parser):
         "--alpha", type=float, default=0.05, help="t-test level (default: 0.05)"
     )
     parser.add_argument("--device", default="auto", help="(default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=32, help="(default: 32)")
     parser.add_argument(
-        "--n-jobs", type=int, default=None, help="image reading threads (default: 1)"
+        "--batch-size",
+        type=lambda text: text if text == "auto" else int(text),
+        default="auto",
+        help="crops per forward pass (default: auto, 256 on CUDA, 8 on the CPU)",
+    )
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="image reading threads (default: none on the CPU, 4 on CUDA)",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -26,6 +26,7 @@ from torchvision.transforms.functional import pil_to_tensor
 
 import skdeepbiq._featurizer as featurizer_module
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq._featurizer import forward_passes
 from skdeepbiq.exceptions import (
     ImageReadError,
     SkDeepBIQWarning,
@@ -274,11 +275,45 @@ def test_batch_size_and_threads_do_not_change_features(images):
         np.testing.assert_allclose(features, reference, rtol=1e-5, atol=1e-5)
 
 
-def test_batches_hold_batch_size_crops_across_images(images, count_forward):
-    featurizer = CNNCropFeaturizer(**SMALL, batch_size=8).fit(images)
+def test_cpu_passes_hold_the_crops_of_one_image_in_near_equal_chunks(
+    images, count_forward
+):
+    featurizer = CNNCropFeaturizer(**SMALL, batch_size=2).fit(images)
     featurizer.transform(images)
     assert count_forward["crops"] == 12 * 3
-    assert count_forward["calls"] == int(np.ceil(36 / 8))
+    assert count_forward["calls"] == 12 * 2  # 3 crops: passes of 2 and 1
+
+
+def test_an_image_gets_bit_identical_features_whatever_else_is_in_X(images):
+    featurizer = CNNCropFeaturizer(**{**SMALL, "n_crops": 5}, batch_size=4).fit(images)
+    together = featurizer.transform(images)
+    for index in (0, 5, 11):
+        alone = featurizer.transform(images[index : index + 1])
+        np.testing.assert_array_equal(alone[0], together[index])
+    shuffled = featurizer.transform(images[::-1])
+    np.testing.assert_array_equal(shuffled[::-1], together)
+
+
+def _stream(sizes):
+    return [(index, torch.full((size, 1), index)) for index, size in enumerate(sizes)]
+
+
+def test_mixed_passes_hold_batch_size_crops_across_images():
+    passes = list(forward_passes(_stream([3, 3, 7, 1, 2]), 4, mix_images=True))
+    assert [len(crops) for crops, _ in passes] == [4, 4, 4, 4]
+    assert passes[0][1] == [(0, 3, True), (1, 1, False)]
+    assert passes[1][1] == [(1, 2, True), (2, 2, False)]
+    assert passes[2][1] == [(2, 4, False)]
+    assert passes[3][1] == [(2, 1, True), (3, 1, True), (4, 2, True)]
+    for crops, owners in passes:  # every crop is owned by the image it came from
+        expected = torch.cat([torch.full((n, 1), i) for i, n, _ in owners])
+        assert torch.equal(crops, expected)
+
+
+def test_unmixed_passes_split_each_image_into_near_equal_chunks():
+    passes = list(forward_passes(_stream([25, 3]), 8, mix_images=False))
+    assert [len(crops) for crops, _ in passes] == [7, 6, 6, 6, 3]
+    assert [owners[0][2] for _, owners in passes] == [False, False, False, True, True]
 
 
 def test_progress_bar_when_verbose(images, capsys):
@@ -366,7 +401,8 @@ def test_data_free_sklearn_api_checks(check, estimator):
 def test_out_of_memory_halves_the_batch_with_a_warning_naming_batch_size(
     images, monkeypatch
 ):
-    reference = CNNCropFeaturizer(**SMALL, batch_size=16).fit(images).transform(images)
+    params = {**SMALL, "n_crops": 8, "batch_size": 16}  # passes of 8 crops
+    reference = CNNCropFeaturizer(**params).fit(images).transform(images)
     original = featurizer_module._forward
 
     def small_memory(network, crops, *args):
@@ -375,7 +411,7 @@ def test_out_of_memory_halves_the_batch_with_a_warning_naming_batch_size(
         return original(network, crops, *args)
 
     monkeypatch.setattr(featurizer_module, "_forward", small_memory)
-    featurizer = CNNCropFeaturizer(**SMALL, batch_size=16).fit(images)
+    featurizer = CNNCropFeaturizer(**params).fit(images)
     with pytest.warns(SkDeepBIQWarning, match="Lower batch_size"):
         features = featurizer.transform(images)
     np.testing.assert_allclose(features, reference, rtol=1e-5, atol=1e-6)
