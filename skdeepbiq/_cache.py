@@ -11,6 +11,22 @@ import numpy as np
 from PIL import Image
 
 
+def atomic_write(path: str, write) -> None:
+    """Write ``path`` with ``write(binary file)`` through a temporary file
+    renamed into place, so that readers never see a half-written file."""
+    handle, temporary = tempfile.mkstemp(
+        dir=os.path.dirname(path), prefix=".tmp-", suffix=".npy"
+    )
+    try:
+        with os.fdopen(handle, "wb") as f:
+            write(f)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
 def cache_location(memory) -> str | None:
     """Folder of ``memory`` (None, a path or a ``joblib.Memory``), or None."""
     if memory is None:
@@ -51,7 +67,7 @@ class FeatureCache:
         os.makedirs(self.folder, exist_ok=True)
         description = os.path.join(self.folder, "config.json")
         if not os.path.exists(description):
-            self._atomic_write(
+            atomic_write(
                 description,
                 lambda f: f.write(json.dumps(config, indent=1, default=str).encode()),
             )
@@ -78,18 +94,4 @@ class FeatureCache:
         """Store ``row`` under ``key`` atomically."""
         path = self._path(key)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        self._atomic_write(path, lambda f: np.save(f, row, allow_pickle=False))
-
-    @staticmethod
-    def _atomic_write(path: str, write) -> None:
-        handle, temporary = tempfile.mkstemp(
-            dir=os.path.dirname(path), prefix=".tmp-", suffix=".npy"
-        )
-        try:
-            with os.fdopen(handle, "wb") as f:
-                write(f)
-            os.replace(temporary, path)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        atomic_write(path, lambda f: np.save(f, row, allow_pickle=False))

@@ -27,6 +27,7 @@ DOCUMENTED_MODULES = (
     "skdeepbiq.reproduce",
     "skdeepbiq.weights",
     "skdeepbiq.plotting",
+    "skdeepbiq.dask",
 )
 #: Public names deliberately left out of the API reference.
 UNDOCUMENTED = {
