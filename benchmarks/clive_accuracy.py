@@ -4,7 +4,7 @@
 median SROCC and PLCC, with the package defaults: MobileNetV2 ImageNet
 weights (``IMAGENET1K_V1``), 25 random 224-px crops, prediction pooling
 (mean), standardised LinearSVR. Features are cached in ``--cache`` so the CNN
-runs once per image (about 9 minutes for 812 images on a 2-core CPU).
+runs once per image (about 4.5 minutes for 812 images on a 2-core CPU).
 
 Run::
 

@@ -61,7 +61,11 @@ def main():
     parser.add_argument("--size", type=int, default=96, help="image side in pixels")
     parser.add_argument("--n-crops", type=int, default=1)
     parser.add_argument("--crop-size", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--batch-size",
+        type=lambda text: text if text == "auto" else int(text),
+        default="auto",
+    )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
 
