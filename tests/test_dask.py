@@ -277,3 +277,9 @@ def test_import_skdeepbiq_does_not_import_dask():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_progress_shows_dasks_progress_bar(client, image_paths, capsys):
+    featurizer = CNNCropFeaturizer(**SMALL).fit(image_paths)
+    featurize(featurizer, image_paths, client=client, partition_size=4, progress=True)
+    assert "Completed" in capsys.readouterr().out
