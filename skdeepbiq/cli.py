@@ -82,7 +82,15 @@ def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _batch_size(text: str) -> int | str:
-    return text if text == "auto" else _positive_int(text)
+    """``--batch-size``: "auto" or a positive integer."""
+    if text == "auto":
+        return text
+    try:
+        return _positive_int(text)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(
+            f"must be 'auto' or a positive integer, got {text!r}"
+        ) from None
 
 
 def _positive_int(text: str) -> int:

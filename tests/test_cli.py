@@ -25,7 +25,7 @@ from PIL import Image
 
 from skdeepbiq import load_model
 from skdeepbiq._pretrained import model_metadata
-from skdeepbiq.cli import expand_paths, main
+from skdeepbiq.cli import build_parser, expand_paths, main
 
 from .conftest import make_images
 
@@ -114,16 +114,30 @@ def test_missing_path_is_reported_with_exit_code_1(trained, tmp_path):
         ["score"],  # PATH is required
         ["score", "x.jpg", "--format", "xml"],
         ["score", "x.jpg", "--batch-size", "0"],
+        ["reproduce", "data/", "--batch-size", "many"],
         ["frobnicate"],
         [],
     ],
-    ids=["no-path", "bad-format", "bad-batch-size", "unknown-command", "no-command"],
-)
+    ids=[
+        "no-path", "bad-format", "bad-batch-size", "bad-reproduce-batch-size",
+        "unknown-command", "no-command",
+    ],
+)  # fmt: skip
 def test_bad_usage_exits_with_2(args, capsys):
     with pytest.raises(SystemExit) as stop:
         main(args)
     assert stop.value.code == 2
-    assert "usage: skdeepbiq" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "usage: skdeepbiq" in error
+    if "--batch-size" in args:
+        assert "--batch-size: must be 'auto' or a positive integer" in error
+
+
+def test_batch_size_auto_is_accepted_on_the_command_line():
+    parser = build_parser(load_reproduce=True)
+    for command in (["score", "x.jpg"], ["reproduce", "data/"]):
+        assert parser.parse_args(command).batch_size == "auto"
+        assert parser.parse_args([*command, "--batch-size", "12"]).batch_size == 12
 
 
 def test_bad_usage_in_a_subprocess_exits_with_2():
