@@ -40,7 +40,8 @@ from PIL import Image
 from torchvision import transforms
 
 from skdeepbiq import CNNCropFeaturizer
-from skdeepbiq._featurizer import autocast_dtype, resolve_batch_size, resolve_device
+from skdeepbiq._batching import resolve_batch_size
+from skdeepbiq._featurizer import autocast_dtype, resolve_device
 from skdeepbiq._trunk import TRUNK_BACKBONES
 
 

@@ -26,7 +26,7 @@ from torchvision.transforms.functional import pil_to_tensor
 
 import skdeepbiq._featurizer as featurizer_module
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
-from skdeepbiq._featurizer import forward_passes
+from skdeepbiq._batching import forward_passes
 from skdeepbiq.exceptions import (
     ImageReadError,
     SkDeepBIQWarning,
