@@ -4,17 +4,20 @@ For each backbone, measured in one run on the same images:
 
 1. **end to end**: ``CNNCropFeaturizer.transform(paths)``, crops per second
    (reading, decoding, cropping, normalising, copying and the network);
-2. **network only**: the same network on ready-made tensors of the same batch
-   size, dtype and device, already on the device;
+2. **network only**: the same network on ready-made tensors of the same
+   dtype, already on the device, in passes of the same sizes as the
+   pipeline's (on the CPU a pass holds one image's crops, so with 5 crops
+   per image both run passes of 5; on CUDA, passes of ``batch_size``);
 3. **naive**: what one writes by hand: per image, PIL open, torchvision
    transforms per crop, one model call per image;
 4. **trunk**: end to end with ``compute="trunk"`` (the shared-trunk fast
    mode), where the backbone supports it.
 
-Each measurement is repeated ``--repeats`` times, interleaved (end to end,
-network, naive, trunk, then again), so that a machine whose speed drifts
-affects all of them alike; the table gives medians, and the ratios are the
-medians of the per-round ratios. Prints a table, then one JSON line.
+Each measurement is repeated ``--repeats`` times, and within a round the
+measurements alternate every ``--chunk`` images (end to end, network, naive
+and trunk on 16 images, then on the next 16, ...), so that a machine whose
+speed drifts affects all of them alike; the table gives medians over the
+rounds, and the ratios are the medians of the per-round ratios. Prints a table, then one JSON line.
 Images: the first ``--images`` photos of clive-dev when present, else
 synthetic 500x500 JPEGs. Weights are random (speed does not depend on their
 values), so no download is needed.
@@ -27,7 +30,6 @@ Run::
 
 import argparse
 import json
-import math
 import platform
 import tempfile
 import time
@@ -40,7 +42,7 @@ from PIL import Image
 from torchvision import transforms
 
 from skdeepbiq import CNNCropFeaturizer
-from skdeepbiq._batching import resolve_batch_size
+from skdeepbiq._batching import forward_passes, resolve_batch_size
 from skdeepbiq._featurizer import autocast_dtype, resolve_device
 from skdeepbiq._trunk import TRUNK_BACKBONES
 
@@ -80,24 +82,39 @@ def end_to_end(featurizer: CNNCropFeaturizer, paths: list[str], device) -> float
     return len(paths) * featurizer.n_crops_ / (time.perf_counter() - start)
 
 
-def network_only(featurizer, n_crops_total: int, device, amp_dtype) -> float:
+def pass_sizes(featurizer, n_images: int, device) -> list[int]:
+    """The sizes of the forward passes ``transform`` makes for ``n_images``
+    images: passes of one image's crops on the CPU, of ``batch_size`` crops
+    shared across images on CUDA (see ``skdeepbiq._batching``)."""
+    batch_size = resolve_batch_size(featurizer.batch_size, device)
+    dummy = ((index, torch.empty(featurizer.n_crops_, 0)) for index in range(n_images))
+    passes = forward_passes(dummy, batch_size, mix_images=device.type != "cpu")
+    return [len(crops) for crops, _ in passes]
+
+
+def network_only(featurizer, sizes: list[int], device, amp_dtype) -> float:
+    """The network alone on ready-made tensors, already on the device, in
+    passes of the same sizes as the pipeline's."""
     network = featurizer._network_on(device)
     size = featurizer.crop_size
-    batch_size = resolve_batch_size(featurizer.batch_size, device)
-    batch = torch.randn(batch_size, 3, size, size, device=device)
-    batch = batch.contiguous(memory_format=torch.channels_last)
-    n_batches = math.ceil(n_crops_total / batch_size)
+    batches = {
+        n: torch.randn(n, 3, size, size, device=device).contiguous(
+            memory_format=torch.channels_last
+        )
+        for n in set(sizes)
+    }
     with (
         torch.inference_mode(),
         torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None),
     ):
-        network(batch)  # warm-up
+        for batch in batches.values():
+            network(batch)  # warm-up
         synchronize(device)
         start = time.perf_counter()
-        for _ in range(n_batches):
-            network(batch).float()
+        for n in sizes:
+            network(batches[n]).float().cpu()
         synchronize(device)
-    return n_batches * batch_size / (time.perf_counter() - start)
+    return sum(sizes) / (time.perf_counter() - start)
 
 
 def naive(featurizer, paths: list[str], device, amp_dtype) -> float:
@@ -148,6 +165,13 @@ def main():
     )
     parser.add_argument("--repeats", type=int, default=3, help="rounds (default 3)")
     parser.add_argument(
+        "--chunk",
+        type=int,
+        default=None,
+        help="images per alternation within a round (default: 16 on the CPU, "
+        "all on CUDA)",
+    )
+    parser.add_argument(
         "--data", default=None, help="folder of images (default: clive-dev)"
     )
     parser.add_argument("--skip-naive", action="store_true")
@@ -158,6 +182,8 @@ def main():
     batch_size = args.batch_size or resolve_batch_size("auto", device)
     n_crops = args.n_crops or (25 if cuda else 5)
     n_jobs = args.n_jobs
+    if args.chunk is None and not cuda:
+        args.chunk = 16
     paths, described = image_paths(args.images or (400 if cuda else 96), args.data)
     amp_dtype = autocast_dtype(args.precision, device)
     name = torch.cuda.get_device_name(device) if cuda else platform.processor() or "CPU"
@@ -181,16 +207,26 @@ def main():
         warm_up = paths[: max(2, len(paths) // 10)]
         for model in filter(None, [featurizer, fast]):
             model.transform(warm_up)
+        chunk = args.chunk or len(paths)
+        chunks = [paths[start : start + chunk] for start in range(0, len(paths), chunk)]
         rounds = []
         for _ in range(args.repeats):
-            one = {"end_to_end": end_to_end(featurizer, paths, device)}
-            one["network_only"] = network_only(
-                featurizer, len(paths) * n_crops, device, amp_dtype
+            seconds = dict.fromkeys(
+                ["end_to_end", "network_only", "naive", "trunk"], 0.0
             )
-            if not args.skip_naive:
-                one["naive"] = naive(featurizer, paths, device, amp_dtype)
-            if fast is not None:
-                one["trunk"] = end_to_end(fast, paths, device)
+            for part in chunks:  # the measurements alternate chunk by chunk
+                n = len(part) * n_crops
+                sizes = pass_sizes(featurizer, len(part), device)
+                seconds["end_to_end"] += n / end_to_end(featurizer, part, device)
+                seconds["network_only"] += n / network_only(
+                    featurizer, sizes, device, amp_dtype
+                )
+                if not args.skip_naive:
+                    seconds["naive"] += n / naive(featurizer, part, device, amp_dtype)
+                if fast is not None:
+                    seconds["trunk"] += n / end_to_end(fast, part, device)
+            total = len(paths) * n_crops
+            one = {key: total / value for key, value in seconds.items() if value}
             one["end_to_end_over_network"] = one["end_to_end"] / one["network_only"]
             if "naive" in one:
                 one["end_to_end_over_naive"] = one["end_to_end"] / one["naive"]
@@ -223,6 +259,7 @@ def main():
                 "n_crops": n_crops,
                 "batch_size": batch_size,
                 "repeats": args.repeats,
+                "chunk": args.chunk,
                 "torch_threads": torch.get_num_threads(),
                 "precision": str(amp_dtype or torch.float32),
                 "results": results,
