@@ -310,6 +310,26 @@ def test_mixed_passes_hold_batch_size_crops_across_images():
         assert torch.equal(crops, expected)
 
 
+def test_rows_are_assembled_right_when_passes_mix_images(
+    images, monkeypatch, count_forward
+):
+    # CUDA's grouping (images sharing passes), forced on the CPU: each row
+    # must be put together from the right parts of several passes.
+    featurizer = CNNCropFeaturizer(**{**SMALL, "n_crops": 5}, batch_size=7)
+    featurizer.fit(images)
+    unmixed = featurizer.transform(images)
+    original = featurizer_module.forward_passes
+
+    def mixing(items, batch_size, *, mix_images):
+        return original(items, batch_size, mix_images=True)
+
+    monkeypatch.setattr(featurizer_module, "forward_passes", mixing)
+    count_forward.update(calls=0, crops=0)
+    mixed = featurizer.transform(images)
+    assert count_forward["calls"] == int(np.ceil(12 * 5 / 7))
+    np.testing.assert_allclose(mixed, unmixed, rtol=1e-5, atol=1e-6)
+
+
 def test_unmixed_passes_split_each_image_into_near_equal_chunks():
     passes = list(forward_passes(_stream([25, 3]), 8, mix_images=False))
     assert [len(crops) for crops, _ in passes] == [7, 6, 6, 6, 3]
