@@ -22,6 +22,8 @@ import os
 import sys
 import warnings
 
+from ._arguments import batch_size as batch_size_argument
+from ._arguments import positive_int
 from .exceptions import (
     ImageReadError,
     SkDeepBIQWarning,
@@ -71,7 +73,7 @@ def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batch-size",
-        type=_batch_size,
+        type=batch_size_argument,
         default="auto",
         help="crops per forward pass; 'auto' is 256 on CUDA, 8 on the CPU "
         "(default: %(default)s)",
@@ -79,25 +81,6 @@ def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar on stderr"
     )
-
-
-def _batch_size(text: str) -> int | str:
-    """``--batch-size``: "auto" or a positive integer."""
-    if text == "auto":
-        return text
-    try:
-        return _positive_int(text)
-    except (ValueError, argparse.ArgumentTypeError):
-        raise argparse.ArgumentTypeError(
-            f"must be 'auto' or a positive integer, got {text!r}"
-        ) from None
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def _predict_with_failures(model, paths: list[str]):
@@ -424,8 +407,8 @@ def _add_fit(commands) -> None:
         default="IMAGENET1K_V1",
         help="weights name, state_dict file, or 'none' for random (default: %(default)s)",
     )
-    parser.add_argument("--n-crops", type=_positive_int, default=25)
-    parser.add_argument("--crop-size", type=_positive_int, default=224)
+    parser.add_argument("--n-crops", type=positive_int, default=25)
+    parser.add_argument("--crop-size", type=positive_int, default=224)
     parser.add_argument(
         "--crops", choices=("random", "grid", "center"), default="random"
     )

@@ -16,7 +16,6 @@ written by :mod:`skdeepbiq._report`.
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from numbers import Integral
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from ._arguments import batch_size as batch_size_argument
 from ._experiments import (
     C_FACTORS,
     FINE_TUNED,
@@ -456,17 +456,6 @@ def _weights_argument(value: str):
     return None if value.lower() == "none" else value
 
 
-def _batch_size(text: str) -> int | str:
-    """``--batch-size``: "auto" or a positive integer."""
-    if text == "auto":
-        return text
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be 'auto' or a positive integer, got {text!r}"
-        )
-    return int(text)
-
-
 def configure_parser(parser):
     """Add the arguments of ``skdeepbiq reproduce`` to an argparse parser.
 
@@ -560,7 +549,7 @@ def configure_parser(parser):
     parser.add_argument("--device", default="auto", help="(default: %(default)s)")
     parser.add_argument(
         "--batch-size",
-        type=_batch_size,
+        type=batch_size_argument,
         default="auto",
         help="crops per forward pass (default: auto, 256 on CUDA, 8 on the CPU)",
     )
