@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import warnings
 from collections import deque
@@ -46,7 +47,6 @@ from .exceptions import (
     ImageReadError,
     SkDeepBIQWarning,
     UnreadableImageWarning,
-    format_failures,
 )
 
 PRECISIONS = ("auto", "float32", "float16", "bfloat16")
@@ -579,10 +579,8 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         output, failures = self._features(images, self.on_error)
         if failures:
             warnings.warn(
-                UnreadableImageWarning(
-                    f"{len(failures)} of {len(images)} images could not be "
-                    "read; their feature rows are NaN:\n" + format_failures(failures),
-                    failures,
+                UnreadableImageWarning.from_failures(
+                    failures, len(images), "their feature rows are NaN"
                 ),
                 stacklevel=2,
             )
@@ -628,10 +626,8 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         boxes, failures = self._crop_boxes(images, self.on_error)
         if failures:
             warnings.warn(
-                UnreadableImageWarning(
-                    f"{len(failures)} of {len(images)} images could not be "
-                    "read; their boxes are NaN:\n" + format_failures(failures),
-                    failures,
+                UnreadableImageWarning.from_failures(
+                    failures, len(images), "their boxes are NaN"
                 ),
                 stacklevel=2,
             )
@@ -771,21 +767,29 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         return crops
 
     def _prepared(self, images, indices, device, pin: bool, failures=None):
-        """Crops of ``images[indices]`` in order, read ahead by worker threads.
+        """Crops of ``images[indices]`` in order.
 
-        With no threads (see ``n_jobs``) each image is read when its crops
-        are needed. Images that fail to decode raise, or, when ``failures``
-        is a list, are appended to it and skipped.
+        Images that fail to decode raise, or, when ``failures`` is a list,
+        are appended to it and skipped.
         """
+        for index, crops_of_image in self._read_ahead(images, indices, device):
+            try:
+                crops = crops_of_image()
+            except ImageReadError as error:
+                if failures is None:
+                    raise
+                failures.extend(error.failures)
+                continue
+            yield index, crops.pin_memory() if pin else crops
+
+    def _read_ahead(self, images, indices, device):
+        """``(index, call returning its crops)`` in order, read ahead by
+        worker threads; with no threads (see ``n_jobs``) each image is read
+        when its call is made, between forward passes."""
         n_threads = reader_threads(self.n_jobs, device)
         if n_threads == 0:
             for index in indices:
-                try:
-                    yield index, self._prepare(images, index)
-                except ImageReadError as error:
-                    if failures is None:
-                        raise
-                    failures.extend(error.failures)
+                yield index, functools.partial(self._prepare, images, index)
             return
         batch_size = resolve_batch_size(self.batch_size, device)
         lookahead = max(2, batch_size // self.n_crops_ + 1) + 2 * n_threads
@@ -803,14 +807,7 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
                     pending.append(
                         (next_index, pool.submit(self._prepare, images, next_index))
                     )
-                try:
-                    crops = future.result()
-                except ImageReadError as error:
-                    if failures is None:
-                        raise
-                    failures.extend(error.failures)
-                    continue
-                yield index, crops.pin_memory() if pin else crops
+                yield index, future.result
 
     def _stream_features(self, images, indices, device, amp_dtype, failures=None):
         """Yield ``(index, feature row)`` per image, in the order of ``indices``.

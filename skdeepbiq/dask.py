@@ -36,7 +36,6 @@ from .exceptions import (
     ImageReadError,
     SkDeepBIQWarning,
     UnreadableImageWarning,
-    format_failures,
 )
 
 __all__ = ["featurize", "predict", "worker_environment"]
@@ -252,7 +251,9 @@ def featurize(
         distributed.progress(futures)
     position = {future.key: number for number, future in enumerate(futures)}
     failures, results = [], [None] * len(futures)
-    rows, slow_workers = None, False
+    slow_workers = False
+    if output is None:
+        rows = np.empty((len(paths), featurizer.n_features_out_), np.float32)
     try:
         for future, (result, failed, slow) in distributed.as_completed(
             futures, with_results=True
@@ -261,8 +262,6 @@ def featurize(
             failures.extend(failed)
             slow_workers |= slow
             if output is None:
-                if rows is None:
-                    rows = np.empty((len(paths), result.shape[1]), np.float32)
                 start = starts[number]
                 rows[start : start + len(result)] = result
             else:
@@ -283,10 +282,8 @@ def featurize(
     if failures:
         failures.sort(key=lambda failure: failure.index)
         warnings.warn(
-            UnreadableImageWarning(
-                f"{len(failures)} of {len(paths)} images could not be read; "
-                "their feature rows are NaN:\n" + format_failures(failures),
-                failures,
+            UnreadableImageWarning.from_failures(
+                failures, len(paths), "their feature rows are NaN"
             ),
             stacklevel=2,
         )

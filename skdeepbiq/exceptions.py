@@ -88,3 +88,13 @@ class UnreadableImageWarning(SkDeepBIQWarning):
 
     def __reduce__(self):
         return type(self), (self.args[0] if self.args else "", self.failures)
+
+    @classmethod
+    def from_failures(cls, failures, n_images: int, consequence: str):
+        """The warning for ``failures`` among ``n_images``, e.g. with
+        ``consequence="their feature rows are NaN"``."""
+        return cls(
+            f"{len(failures)} of {n_images} images could not be read; "
+            f"{consequence}:\n" + format_failures(failures),
+            failures,
+        )
