@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torchvision.transforms.functional as TF
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
@@ -585,6 +585,41 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
                 stacklevel=2,
             )
         return output
+
+    def extract(self, X, *, on_error=None, return_boxes=False):
+        """Feature rows, crop boxes and unreadable images of ``X``, one pass.
+
+        What :meth:`transform` and :meth:`get_crop_boxes` compute, together
+        and without warnings, for code that handles failures itself (the
+        regressor's ``skip_unreadable``, Dask, quality maps).
+
+        Parameters
+        ----------
+        X : sequence of images
+            Paths (str or PathLike), PIL images or HxWxC uint8 arrays.
+        on_error : {"raise", "nan"}, default=None
+            As the featurizer's parameter of that name, for this call; None
+            uses the featurizer's own.
+        return_boxes : bool, default=False
+            Also return each image's crop boxes in its own pixels.
+
+        Returns
+        -------
+        result : :class:`~sklearn.utils.Bunch`
+            ``features``: ndarray of shape (n_images, `n_features_out_`),
+            float32, NaN rows for unreadable images; ``boxes``: list of
+            ndarray of shape (`n_crops_`, 4) (NaN for unreadable images), or
+            None without ``return_boxes``; ``failures``: list of
+            :class:`~skdeepbiq.exceptions.ImageFailure`, sorted by index.
+        """
+        check_is_fitted(self, "network_")
+        images = check_images(X)
+        on_error = self.on_error if on_error is None else on_error
+        features, failures = self._features(images, on_error)
+        boxes = None
+        if return_boxes:
+            boxes, _ = self._crop_boxes(images, "nan")
+        return Bunch(features=features, boxes=boxes, failures=failures)
 
     def get_crop_boxes(self, X):
         """Where the crops of each image are, in the image's own pixels.

@@ -1,0 +1,45 @@
+"""Golden values stored before the core was restructured: they must not move.
+
+``tests/data/golden.npz`` holds, computed with the code of before the
+restructuring, the features of three clive-dev photos (MobileNetV2
+IMAGENET1K_V1, 5 random crops of 224 px, ``random_state=0``, exact crops, on
+the CPU) and the pretrained default's scores of ``examples/images``.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+from skdeepbiq import CNNCropFeaturizer, load_pretrained
+
+from .conftest import CLIVE_DEV
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = np.load(Path(__file__).parent / "data" / "golden.npz")
+
+
+@pytest.mark.clive
+def test_clive_features_are_bit_identical_to_the_stored_ones(mobilenet_weights_cached):
+    if not (CLIVE_DEV / "mos.csv").exists():
+        pytest.skip("../shared/data/clive-dev is not present")
+    paths = [str(CLIVE_DEV / "images" / name) for name in GOLDEN["clive_names"]]
+    featurizer = CNNCropFeaturizer(
+        backbone="mobilenet_v2",
+        weights="IMAGENET1K_V1",
+        n_crops=5,
+        crop_size=224,
+        random_state=0,
+        compute="crops",
+        device="cpu",
+    ).fit(paths[:1])
+    assert_array_equal(featurizer.transform(paths), GOLDEN["clive_features"])
+
+
+def test_pretrained_scores_of_the_sample_images_are_unchanged(
+    mobilenet_weights_cached,
+):
+    paths = [str(ROOT / "examples" / "images" / name) for name in GOLDEN["sample_names"]]
+    scores = load_pretrained(device="cpu").predict(paths)
+    assert_array_equal(scores, GOLDEN["sample_scores"])
