@@ -268,7 +268,15 @@ def _fitted_regressor(config: dict, arrays: dict):
 
 
 def load_model(
-    path, *, device="auto", batch_size="auto", n_jobs=None, memory=None, verbose=0
+    path,
+    *,
+    device="auto",
+    precision="auto",
+    batch_size="auto",
+    n_jobs=None,
+    memory=None,
+    verbose=0,
+    on_error="raise",
 ):
     """Load a model saved by :func:`save_model` as a fitted DeepBIQRegressor.
 
@@ -282,6 +290,8 @@ def load_model(
         The ``.npz`` file. It is read with ``allow_pickle=False``.
     device : str, default="auto"
         Featurizer device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+    precision : {"auto", "float32", "float16", "bfloat16"}, default="auto"
+        Arithmetic of the network (see :class:`CNNCropFeaturizer`).
     batch_size : int or "auto", default="auto"
         Crops per forward pass (see :class:`CNNCropFeaturizer`).
     n_jobs : int, default=None
@@ -290,6 +300,10 @@ def load_model(
         Feature cache folder.
     verbose : int, default=0
         If positive, show a progress bar on stderr while featurizing.
+    on_error : {"raise", "nan"}, default="raise"
+        What prediction does with unreadable images (see
+        :class:`CNNCropFeaturizer`): raise, or give them NaN scores with a
+        warning.
 
     Returns
     -------
@@ -300,7 +314,9 @@ def load_model(
     config = json.loads(str(arrays["config"]))
     runtime = dict(
         device=device,
+        precision=precision,
         batch_size=batch_size,
+        on_error=on_error,
         n_jobs=n_jobs,
         memory=memory,
         verbose=verbose,
@@ -357,10 +373,12 @@ def load_pretrained(
     name=DEFAULT_PRETRAINED,
     *,
     device="auto",
+    precision="auto",
     batch_size="auto",
     n_jobs=None,
     memory=None,
     verbose=0,
+    on_error="raise",
 ):
     """Load a pretrained quality model: score photos without training.
 
@@ -380,6 +398,8 @@ def load_pretrained(
         Which pretrained model (see :data:`PRETRAINED`).
     device : str, default="auto"
         Featurizer device: ``"auto"``, ``"cpu"``, ``"cuda"``, ...
+    precision : {"auto", "float32", "float16", "bfloat16"}, default="auto"
+        Arithmetic of the network (see :class:`CNNCropFeaturizer`).
     batch_size : int or "auto", default="auto"
         Crops per forward pass (see :class:`CNNCropFeaturizer`).
     n_jobs : int, default=None
@@ -388,6 +408,9 @@ def load_pretrained(
         Feature cache folder.
     verbose : int, default=0
         If positive, show a progress bar on stderr while featurizing.
+    on_error : {"raise", "nan"}, default="raise"
+        What prediction does with unreadable images (see
+        :class:`CNNCropFeaturizer`).
 
     Returns
     -------
@@ -410,7 +433,9 @@ def load_pretrained(
     return load_model(
         pretrained_path(name),
         device=device,
+        precision=precision,
         batch_size=batch_size,
+        on_error=on_error,
         n_jobs=n_jobs,
         memory=memory,
         verbose=verbose,

@@ -15,6 +15,14 @@ class WeightsNotFoundError(FileNotFoundError):
     """
 
 
+class ModelFileError(ValueError):
+    """A file given as a model is not a skdeepbiq model file it can read.
+
+    The message names the file and says what it is instead (not an ``.npz``
+    archive, an archive of something else, a newer format version).
+    """
+
+
 class ImageFailure(NamedTuple):
     """One image that could not be read: ``(index, description, reason)``.
 
