@@ -1,6 +1,7 @@
 """DeepBIQRegressor: fusion, nested parameters, protocols, persistence."""
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from sklearn.svm import LinearSVR
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
 from skdeepbiq._regressor import DEFAULT_C
+
+from .conftest import make_images
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
 
@@ -203,3 +206,78 @@ def test_fitted_on_cuda_predicts_on_a_cpu_only_machine(images, scores, monkeypat
     restored.set_params(featurizer__device="auto")
     restored.featurizer_.set_params(device="auto")
     np.testing.assert_allclose(restored.predict(images), gpu, rtol=1e-3, atol=1e-2)
+
+
+# Golden predictions ------------------------------------------------------------
+# ``tests/data/regressor_golden.npz`` holds what ``golden_predictions()`` gave
+# with the code of main at c474bd8, before the power, the scaling and the target
+# scaling became scikit-learn estimators: the restructured regressor must give
+# the same numbers, bit for bit.
+
+GOLDEN = Path(__file__).parent / "data" / "regressor_golden.npz"
+
+
+def _golden_cnn_models():
+    return {
+        "cnn_default": small_model(),
+        "cnn_feature_max_ridge": small_model(
+            fusion="feature", pooling="max", regressor=Ridge(alpha=1.0)
+        ),
+        "cnn_concatenation": small_model(fusion="concatenation"),
+        # random-network features are about 1e-9: a tiny alpha
+        "cnn_min_unscaled_ridge": small_model(
+            pooling="min", power=1.0, standardize=False, regressor=Ridge(alpha=1e-17)
+        ),
+    }
+
+
+def _golden_precomputed_models():
+    return {
+        "pre_prediction": DeepBIQRegressor("precomputed"),
+        "pre_feature_min": DeepBIQRegressor(
+            "precomputed", fusion="feature", pooling="min"
+        ),
+        "pre_concatenation_ridge": DeepBIQRegressor(
+            "precomputed", fusion="concatenation", regressor=Ridge(alpha=0.5)
+        ),
+        "pre_power_unscaled": DeepBIQRegressor(
+            "precomputed", power=0.3, standardize=False
+        ),
+    }
+
+
+def golden_predictions() -> dict:
+    """Predictions of fixed models on fixed data, by name."""
+    results = {}
+    train, test = make_images(12), make_images(5, seed=7)
+    for name, model in _golden_cnn_models().items():
+        model.fit(train, np.linspace(10, 90, 12))
+        results[name] = model.predict(test)
+        if model.fusion == "prediction":
+            results[f"{name}_crops"] = model.predict_crops(test)
+            crops = model.crop_scores(test)
+            results[f"{name}_crop_scores"] = np.array([c.scores for c in crops])
+            results[f"{name}_crop_boxes"] = np.array([c.boxes for c in crops])
+            results[f"{name}_crop_score"] = np.array([c.score for c in crops])
+    rng = np.random.default_rng(0)
+    features = rng.normal(0.5, 1.0, (20, 4, 6)).astype(np.float32)
+    y = rng.uniform(1, 5, 20)
+    new = rng.normal(0.5, 1.0, (7, 4, 6)).astype(np.float32)
+    new[2, 1, 3] = np.nan  # a NaN row gets a NaN score
+    for name, model in _golden_precomputed_models().items():
+        results[name] = model.fit(features, y).predict(new)
+        results[f"{name}_one_crop"] = model.fit(features[:, 0], y).predict(new[:, 0])
+        results[f"{name}_float64"] = model.fit(features.astype(float), y).predict(
+            new.astype(float)
+        )
+    constant = DeepBIQRegressor("precomputed").fit(features, np.full(20, 50.0))
+    results["pre_constant_scores"] = constant.predict(new)
+    return results
+
+
+def test_predictions_are_bit_identical_to_the_stored_golden_ones():
+    golden = np.load(GOLDEN)
+    results = golden_predictions()
+    assert set(results) == set(golden.files)
+    for name, values in results.items():
+        np.testing.assert_array_equal(values, golden[name], err_msg=name)
