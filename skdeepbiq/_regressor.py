@@ -6,22 +6,27 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVR
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
 from ._featurizer import CNNCropFeaturizer
-from ._images import check_images, check_readable, image_description
-from ._pooling import POOLINGS, pool_crop_features, pool_crop_scores
-from .exceptions import (
-    ImageFailure,
-    ImageReadError,
-    UnreadableImageWarning,
-    format_failures,
+from ._head import (
+    fitted_scaler,
+    frozen_head,
+    make_head,
+    score_crops,
+    score_rows,
+    unfrozen,
 )
+from ._images import check_images
+from ._pooling import POOLINGS, pool_crop_scores
+from ._precomputed import PrecomputedCropFeatures
+from ._training import featurizer_to_fit, training_features
+from .exceptions import UnreadableImageWarning
 
 #: Default ``C`` of the LinearSVR on standardised features and targets,
 #: chosen on clive-dev (see ``benchmarks/choose_default_c.py``).
@@ -43,27 +48,26 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
     The crops of an image live inside its row, so they can never fall on
     both sides of a split, and ``cross_validate``, ``GridSearchCV``,
     ``ShuffleSplit`` and ``GroupShuffleSplit`` work as for any regressor.
+    Between the features and the scores runs one scikit-learn estimator,
+    ``head_``: the power normalisation (a ``FunctionTransformer``), the
+    feature pooling (a :class:`CropPooler`, feature fusion only), the feature
+    scaling (a ``StandardScaler``) and ``regressor`` in a ``Pipeline``,
+    inside a ``TransformedTargetRegressor`` that standardises the target.
 
     Parameters
     ----------
     featurizer : CNNCropFeaturizer, "precomputed" or None, default=None
         Turns images into crop features. None means ``CNNCropFeaturizer()``
         with its defaults (MobileNetV2 ImageNet weights, 25 random crops of
-        224 px). Its parameters are nested as ``featurizer__<name>``, e.g.
-        ``featurizer__n_crops``; these work even when ``featurizer`` is None
-        (setting one replaces None with a default featurizer first).
-        ``"precomputed"``: ``X`` already holds crop features, an array of
-        shape (n_images, n_crops, n_features_per_crop), or (n_images,
-        n_features) for one crop per image; e.g. a featurizer's output
-        reshaped to ``(len(X), n_crops_, -1)``. Then every fit reuses the
-        same features, and studying fewer crops is slicing ``X[:, :k]``.
+        224 px). ``"precomputed"``: ``X`` already holds crop features, an
+        array of shape (n_images, n_crops, n_features_per_crop), or
+        (n_images, n_features) for one crop per image; e.g. a featurizer's
+        output reshaped to ``(len(X), n_crops_, -1)``. Then every fit reuses
+        the same features, and studying fewer crops is slicing ``X[:, :k]``.
     regressor : regressor, default=None
         Maps crop (or pooled) features to scores. None means
         ``LinearSVR(C=1e-4, epsilon=0.0, max_iter=5000, random_state=0)``;
-        any scikit-learn regressor can replace it. Its parameters are nested
-        as ``regressor__<name>``: the SVR's ``regressor__C`` and
-        ``regressor__epsilon`` (on the standardised target scale when
-        ``standardize=True``).
+        any scikit-learn regressor can replace it.
     fusion : {"prediction", "feature", "concatenation"}, default="prediction"
         How crops are combined. ``"prediction"`` (DeepBIQ): the regressor
         learns from every crop labelled with its image's score, scores every
@@ -84,7 +88,7 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         Standardise the features (zero mean, unit variance, learnt on the
         training crops) and the target before the regressor, and map
         predictions back to the target's scale. Makes the default ``C`` work
-        on any score scale.
+        on any score scale. Constant training scores keep a scale of 1.
     skip_unreadable : bool, default=False
         What ``fit`` does with images that cannot be read (missing, corrupt,
         not an image, ...). False: refuse them with an
@@ -94,19 +98,21 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         ``on_error``). True: leave them (and their scores) out of training,
         with one :class:`~skdeepbiq.exceptions.UnreadableImageWarning` saying
         how many were skipped and which (its ``failures`` attribute lists
-        them); an error if none can be read. At prediction time, set
+        them); an error if none can be read. Rows of precomputed features
+        that hold NaN count as unreadable images. At prediction time, set
         ``featurizer__on_error="nan"`` before fitting (or
         ``model.featurizer_.set_params(on_error="nan")`` on a fitted model)
         to get NaN (and a warning) for unreadable images instead of an
-        error: rows with NaN features are never passed to the scaler or the
-        regressor.
+        error: rows with NaN features are never passed to ``head_``, and
+        get NaN scores.
     fine_tune : bool or FineTuning, default=None
         Fine-tune the CNN on the training images and scores before
         extracting features (DeepBIQ's Exp III): True for
-        :class:`FineTuning`'s defaults (5 MOS classes, the paper's weighting,
-        the trunk frozen, crops re-drawn every epoch), or a
-        :class:`FineTuning` with another recipe. Sets the featurizer's
-        ``fine_tune`` (None keeps the featurizer's own setting). Inside
+        :class:`FineTuning`'s defaults, or a :class:`FineTuning` with
+        another recipe. A shorthand for the featurizer's own ``fine_tune``
+        (``featurizer__fine_tune``), which does the work: ``fit`` hands it to
+        its featurizer's clone; None keeps the featurizer's own setting, and
+        setting both to different values is an error. Inside
         ``cross_validate`` or ``GridSearchCV`` the network is tuned on each
         training fold only. With fine-tuning, crop features use the shared
         trunk (``compute="auto"``, see :class:`CNNCropFeaturizer`).
@@ -115,20 +121,41 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
     ----------
     featurizer_ : CNNCropFeaturizer
         The fitted clone of ``featurizer``.
+    head_ : TransformedTargetRegressor
+        The fitted estimator between the features and the scores (see
+        above); print it to see its steps.
     regressor_ : regressor
-        The fitted clone of ``regressor``.
+        The fitted clone of ``regressor``, the last step of ``head_``.
     scaler_ : StandardScaler or None
-        Feature standardisation, when ``standardize=True``.
+        Feature standardisation, the ``"scale"`` step of ``head_``, when
+        ``standardize=True``.
     y_mean_, y_scale_ : float
-        Mean and standard deviation of the training scores (0 and 1 when
+        Mean and standard deviation (1 for constant scores) of the training
+        scores, of ``head_``'s target scaler (0 and 1 when
         ``standardize=False``).
     n_crops_ : int
         Crops per image.
+    n_features_in_ : int
+        Features per image (``n_crops_ * n_features_per_crop``), with
+        ``featurizer="precomputed"`` only.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of a DataFrame of precomputed features.
 
     See Also
     --------
     CNNCropFeaturizer : The crop features.
     CropPooler : Feature pooling as a separate transformer.
+
+    Notes
+    -----
+    Nested parameters, for ``set_params`` and ``GridSearchCV``, are named
+    ``featurizer__<name>`` (e.g. ``featurizer__n_crops``,
+    ``featurizer__backbone``, ``featurizer__fine_tune``) and
+    ``regressor__<name>`` (e.g. the SVR's ``regressor__C`` and
+    ``regressor__epsilon``, on the standardised target scale when
+    ``standardize=True``). They work even when ``featurizer`` or
+    ``regressor`` is None: ``get_params`` lists the default's, and setting
+    one replaces None with a default sub-estimator first.
 
     Examples
     --------
@@ -142,6 +169,8 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
     ... ).fit(images, mos)
     >>> model.predict(images).shape
     (6,)
+    >>> list(model.head_.regressor_.named_steps)
+    ['power', 'scale', 'regressor']
     """
 
     _parameter_constraints: dict = {
@@ -226,14 +255,14 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
                 params[name] = factory()
         return super().set_params(**params)
 
-    # Fitting and predicting ------------------------------------------------
+    # Fitting -------------------------------------------------------------
 
     def fit(self, X, y):
-        """Extract crop features and fit the regressor.
+        """Extract crop features and fit the head.
 
         Parameters
         ----------
-        X : sequence of images, or ndarray of shape (n_images, n_crops, n_features)
+        X : sequence of images, or array-like of shape (n_images, n_crops, n_features) or (n_images, n_features)
             Paths, PIL images or HxWxC uint8 arrays; one per score. Crop
             features with ``featurizer="precomputed"``.
         y : array-like of shape (n_images,)
@@ -245,133 +274,61 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
             The fitted model.
         """
         self._validate_params()
-        images = self._check_X(X)
-        y = _check_scores(y, len(images))
-        if isinstance(self.featurizer, str):  # "precomputed"
-            featurizer = _PrecomputedCropFeatures()
-        elif self.featurizer is None:
+        featurizer = self.featurizer
+        if featurizer is None:
             featurizer = _DEFAULTS["featurizer"]()
-        else:
-            featurizer = self.featurizer
-        self.featurizer_ = clone(featurizer)
-        if self.fine_tune is not None:
-            if not isinstance(self.featurizer_, CNNCropFeaturizer):
-                raise ValueError(
-                    "fine_tune needs a CNNCropFeaturizer; got featurizer="
-                    f"{self.featurizer!r}"
-                )
-            self.featurizer_.set_params(fine_tune=clone(self.fine_tune, safe=False))
-        features, y = self._training_features(images, y)
-        self.n_crops_ = getattr(self.featurizer_, "n_crops_", 1)
-        rows, targets = self._rows(features), y
-        if self.fusion == "prediction":
-            targets = np.repeat(y, self.n_crops_)
-        if self.standardize:
-            self.scaler_ = StandardScaler().fit(rows)
-            rows = self.scaler_.transform(rows)
-            self.y_mean_ = float(np.mean(targets))
-            self.y_scale_ = float(np.std(targets)) or 1.0
-        else:
-            self.scaler_, self.y_mean_, self.y_scale_ = None, 0.0, 1.0
-        regressor = (
-            self.regressor if self.regressor is not None else _DEFAULTS["regressor"]()
+        featurizer = featurizer_to_fit(featurizer, self.fine_tune)
+        features, y = training_features(
+            featurizer, X, y, skip_unreadable=self.skip_unreadable
         )
-        self.regressor_ = clone(regressor)
-        self.regressor_.fit(rows, (targets - self.y_mean_) / self.y_scale_)
+        self.featurizer_ = featurizer
+        self.n_crops_ = getattr(featurizer, "n_crops_", 1)
+        rows, targets = features, y
+        if self.fusion == "prediction":
+            rows = features.reshape(len(features) * self.n_crops_, -1)
+            targets = np.repeat(y, self.n_crops_)
+        regressor = self.regressor
+        if regressor is None:
+            regressor = _DEFAULTS["regressor"]()
+        self.head_ = self._make_head(
+            clone(regressor),
+            make_head,
+            *(
+                (StandardScaler(), StandardScaler())
+                if self.standardize
+                else (None, None)
+            ),
+        ).fit(rows, targets)
         return self
+
+    def _make_head(self, regressor, build, scaler, target_scaler):
+        """The head from ``build`` (:func:`make_head` or :func:`frozen_head`)."""
+        feature_fusion = self.fusion == "feature"
+        return build(
+            regressor,
+            power=self.power,
+            n_crops=self.n_crops_ if feature_fusion else None,
+            pooling=self.pooling,
+            scaler=scaler,
+            target_scaler=target_scaler,
+        )
+
+    # Predicting ----------------------------------------------------------
 
     def _check_X(self, X):
         """Images as a list; precomputed features are left to their featurizer."""
-        if isinstance(self.featurizer, str):  # "precomputed"
+        if isinstance(self.featurizer_, PrecomputedCropFeatures):
             return X
         return check_images(X)
 
-    def _rows(self, features: np.ndarray) -> np.ndarray:
-        """Regressor rows: one per crop, or one per image."""
-        if self.power != 1.0:
-            features = np.sign(features) * np.abs(features) ** self.power
-        if self.fusion == "prediction":
-            return features.reshape(len(features) * self.n_crops_, -1)
-        if self.fusion == "feature":
-            return pool_crop_features(features, self.n_crops_, self.pooling)
-        return features
-
-    def _training_features(
-        self, images: list, y: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Fit ``featurizer_``; features and scores of the readable images.
-
-        Unreadable images (and images whose features are not finite) raise
-        :class:`ImageReadError`, or are left out with one warning when
-        ``skip_unreadable``. Problems that show without decoding are found
-        before the featurizer is fitted (fine-tuning) or run.
-        """
-        precomputed = isinstance(self.featurizer, str)  # X holds features
-        failures = [] if precomputed else check_readable(images)
-        if failures and not self.skip_unreadable:
-            raise ImageReadError.from_failures(
-                failures,
-                context=" (checked before running the network; use "
-                "skip_unreadable=True to leave them out)",
+    def _check_crop_fusion(self, method: str) -> None:
+        check_is_fitted(self, "head_")
+        if self.fusion != "prediction":
+            raise ValueError(
+                f"{method} needs fusion='prediction'; with fusion={self.fusion!r} "
+                "the regressor scores one pooled or concatenated feature vector "
+                "per image, so single crops have no scores"
             )
-        failed = {failure.index for failure in failures}
-        kept = [index for index in range(len(images)) if index not in failed]
-        if not kept:
-            self._refuse_all(failures)
-        kept_images = [images[index] for index in kept]
-        on_error = "nan" if self.skip_unreadable else "raise"
-        if isinstance(self.featurizer_, CNNCropFeaturizer):
-            self.featurizer_.fit(kept_images, y[kept])
-            features, late = self.featurizer_._features(kept_images, on_error)
-        else:
-            features = np.asarray(self.featurizer_.fit_transform(kept_images, y[kept]))
-            late = []
-        late = [ImageFailure(kept[f.index], f.description, f.reason) for f in late]
-        late_indices = {failure.index for failure in late}
-        for position in np.flatnonzero(~np.isfinite(features).all(axis=1)).tolist():
-            if kept[position] not in late_indices:
-                description = image_description(images[kept[position]])
-                reason = "its features are not finite (NaN or inf)"
-                late.append(ImageFailure(kept[position], description, reason))
-        if late and not self.skip_unreadable:
-            raise ImageReadError.from_failures(
-                sorted(late), context=" (use skip_unreadable=True to leave them out)"
-            )
-        failures = sorted(failures + late)
-        if len(failures) == len(images):
-            self._refuse_all(failures)
-        if failures:
-            warnings.warn(
-                UnreadableImageWarning(
-                    f"fit skipped {len(failures)} of {len(images)} images that "
-                    "could not be read:\n" + format_failures(failures),
-                    failures,
-                ),
-                stacklevel=3,
-            )
-        late_indices = {failure.index for failure in late}
-        usable = np.array([index not in late_indices for index in kept], dtype=bool)
-        return features[usable], y[kept][usable]
-
-    @staticmethod
-    def _refuse_all(failures: list[ImageFailure]):
-        raise ImageReadError(
-            f"none of the {len(failures)} images can be read:\n"
-            + format_failures(failures),
-            failures,
-        )
-
-    def _score_rows(self, rows: np.ndarray) -> np.ndarray:
-        """Scores of regressor rows; NaN for rows with non-finite features."""
-        finite = np.isfinite(rows).all(axis=1)
-        scores = np.full(len(rows), np.nan)
-        if finite.any():
-            usable = rows[finite]
-            if self.scaler_ is not None:
-                usable = self.scaler_.transform(usable)
-            predicted = self.regressor_.predict(usable)
-            scores[finite] = predicted * self.y_scale_ + self.y_mean_
-        return scores
 
     def predict_crops(self, X):
         """Score of every crop of each image (prediction fusion only).
@@ -386,22 +343,18 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         crop_scores : ndarray of shape (n_images, `n_crops_`)
             The regressor's score of each crop, on the scale of ``y``.
         """
-        check_is_fitted(self, "regressor_")
-        if self.fusion != "prediction":
-            raise ValueError(
-                f"predict_crops needs fusion='prediction'; with fusion="
-                f"{self.fusion!r} the regressor scores whole images, not crops"
-            )
-        features = self.featurizer_.transform(self._check_X(X))
-        scores = self._score_rows(self._rows(features))
-        return scores.reshape(len(features), self.n_crops_)
+        self._check_crop_fusion("predict_crops")
+        return score_crops(
+            self.head_, self.n_crops_, self.featurizer_.transform(self._check_X(X))
+        )
 
     def crop_scores(self, X):
         """Each image's crops: where they are, their scores, the pooled score.
 
         What :meth:`predict` pools, laid out per image, to see where an image
         is good or bad (:func:`skdeepbiq.quality_maps` spreads the scores of a
-        dense grid of crops over the image).
+        dense grid of crops over the image). Each image is featurized once,
+        its boxes found in the same pass.
 
         Parameters
         ----------
@@ -421,6 +374,10 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
               the scale of ``y`` (a row of :meth:`predict_crops`);
             - ``score``: float, the crop scores pooled with ``pooling``, the
               image's :meth:`predict` value.
+
+            With the featurizer's ``on_error="nan"``, an unreadable image
+            gets NaN boxes and scores, and one
+            :class:`~skdeepbiq.exceptions.UnreadableImageWarning` names them.
 
         Raises
         ------
@@ -443,26 +400,27 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         >>> crops[0].boxes.shape, crops[0].scores.shape
         ((3, 4), (3,))
         """
-        check_is_fitted(self, "regressor_")
-        if self.fusion != "prediction":
-            raise ValueError(
-                f"crop_scores needs fusion='prediction'; with fusion={self.fusion!r} "
-                "the regressor scores one pooled or concatenated feature vector "
-                "per image, so single crops have no scores"
-            )
+        self._check_crop_fusion("crop_scores")
         if not isinstance(self.featurizer_, CNNCropFeaturizer):
             raise ValueError(
                 "crop_scores needs a CNNCropFeaturizer that cuts the crops from "
                 f"images; featurizer={self.featurizer!r} gives no crop positions"
             )
         images = check_images(X)
-        scores = self.predict_crops(images)
-        boxes, _ = self.featurizer_._crop_boxes(images, self.featurizer_.on_error)
+        extracted = self.featurizer_.extract(images, return_boxes=True)
+        if extracted.failures:
+            warnings.warn(
+                UnreadableImageWarning.from_failures(
+                    extracted.failures, len(images), "their boxes and scores are NaN"
+                ),
+                stacklevel=2,
+            )
+        scores = score_crops(self.head_, self.n_crops_, extracted.features)
         pooled = pool_crop_scores(scores, self.pooling)
         return [
             Bunch(boxes=image_boxes, scores=image_scores, score=float(score))
             for image_boxes, image_scores, score in zip(
-                boxes, scores, pooled, strict=True
+                extracted.boxes, scores, pooled, strict=True
             )
         ]
 
@@ -471,88 +429,128 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : sequence of images
-            Paths, PIL images or HxWxC uint8 arrays.
+        X : sequence of images, or array-like of crop features
+            Paths, PIL images or HxWxC uint8 arrays; crop features, shaped
+            as in ``fit``, with ``featurizer="precomputed"``.
 
         Returns
         -------
         scores : ndarray of shape (n_images,)
             Pooled crop scores (prediction fusion) or the regressor's score of
-            the pooled or concatenated features.
+            the pooled or concatenated features; NaN for images without
+            features (unreadable with ``on_error="nan"``, or NaN rows of
+            precomputed features).
         """
-        check_is_fitted(self, "regressor_")
-        if self.fusion == "prediction":
-            return pool_crop_scores(self.predict_crops(X), self.pooling)
+        check_is_fitted(self, "head_")
         features = self.featurizer_.transform(self._check_X(X))
-        return self._score_rows(self._rows(features))
+        if self.fusion == "prediction":
+            return pool_crop_scores(
+                score_crops(self.head_, self.n_crops_, features), self.pooling
+            )
+        return score_rows(self.head_, features)
+
+    # Views of the fitted parts ---------------------------------------------
+
+    @property
+    def regressor_(self):
+        """The fitted regressor, the last step of ``head_``."""
+        return unfrozen(self.head_.regressor_.named_steps["regressor"])
+
+    @property
+    def scaler_(self):
+        """The fitted feature scaler of ``head_``, or None."""
+        scaler = self.head_.regressor_.named_steps["scale"]
+        return None if isinstance(scaler, str) else unfrozen(scaler)
+
+    @property
+    def y_mean_(self) -> float:
+        """Mean of the training scores, or 0 without standardisation."""
+        if self.head_.transformer is None:
+            return 0.0
+        return float(unfrozen(self.head_.transformer_).mean_[0])
+
+    @property
+    def y_scale_(self) -> float:
+        """Standard deviation of the training scores, or 1."""
+        if self.head_.transformer is None:
+            return 1.0
+        return float(unfrozen(self.head_.transformer_).scale_[0])
+
+    @property
+    def n_features_in_(self) -> int:
+        """Features per image of precomputed features."""
+        return self._precomputed_featurizer().n_features_in_
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """Column names of a DataFrame of precomputed features."""
+        return self._precomputed_featurizer().feature_names_in_
+
+    def _precomputed_featurizer(self) -> PrecomputedCropFeatures:
+        featurizer = getattr(self, "featurizer_", None)
+        if not isinstance(featurizer, PrecomputedCropFeatures):
+            raise AttributeError(
+                "only a DeepBIQRegressor fitted on precomputed features has "
+                "n_features_in_ and feature_names_in_"
+            )
+        return featurizer
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.one_d_array = True
-        tags.input_tags.string = True
+        precomputed = isinstance(self.featurizer, str)
+        tags.input_tags.two_d_array = precomputed
+        tags.input_tags.three_d_array = precomputed
+        tags.input_tags.one_d_array = not precomputed
+        tags.input_tags.string = not precomputed
+        # The default C suits standardised CNN features, not every toy problem.
+        tags.regressor_tags.poor_score = True
         return tags
 
 
-class _PrecomputedCropFeatures(TransformerMixin, BaseEstimator):
-    """The featurizer of ``featurizer="precomputed"``: X already holds features.
+def fitted_model(
+    model,
+    *,
+    featurizer,
+    regressor,
+    scaler_mean=None,
+    scaler_scale=None,
+    scaler_n_samples_seen=1,
+    y_mean=0.0,
+    y_scale=1.0,
+):
+    """``model`` fitted from parts fitted elsewhere (a model read from a file).
 
-    Turns ``X`` of shape (n_images, n_crops, n_features_per_crop), or
-    (n_images, n_features) for one crop, into the featurizer's row layout
-    (n_images, n_crops * n_features_per_crop). NaN rows are kept, so that
-    they are reported or skipped like unreadable images.
+    Parameters
+    ----------
+    model : DeepBIQRegressor
+        Unfitted, with the parameters of the model the parts come from.
+    featurizer : CNNCropFeaturizer
+        Fitted; becomes ``featurizer_``.
+    regressor : regressor
+        Fitted; becomes ``regressor_``.
+    scaler_mean, scaler_scale : array-like of shape (n_features,), default=None
+        Statistics of the feature scaler (``scaler_.mean_``,
+        ``scaler_.scale_``); ignored when ``model.standardize`` is False.
+    scaler_n_samples_seen : int or array-like, default=1
+        ``scaler_.n_samples_seen_``.
+    y_mean, y_scale : float, default=0.0 and 1.0
+        ``y_mean_`` and ``y_scale_``; ignored when ``model.standardize`` is
+        False.
+
+    Returns
+    -------
+    model : DeepBIQRegressor
+        ``model`` itself, fitted: ``predict`` works at once. Its ``head_``
+        holds ``regressor`` and the scalers inside
+        :class:`~sklearn.frozen.FrozenEstimator`.
     """
-
-    def fit(self, X, y=None):
-        crops = _check_crop_features(X)
-        self.n_crops_, self.n_features_per_crop_ = crops.shape[1:]
-        return self
-
-    def transform(self, X):
-        crops = _check_crop_features(X)
-        expected = (self.n_crops_, self.n_features_per_crop_)
-        if crops.shape[1:] != expected:
-            raise ValueError(
-                f"X has {crops.shape[1]} crops of {crops.shape[2]} features per "
-                f"image; the model was fitted on {expected[0]} crops of "
-                f"{expected[1]} features"
-            )
-        return crops.reshape(len(crops), -1)
-
-
-def _check_crop_features(X) -> np.ndarray:
-    """Precomputed crop features as a float array of shape (n, n_crops, n_features)."""
-    crops = check_array(
-        X,
-        dtype=[np.float32, np.float64],
-        allow_nd=True,
-        ensure_all_finite="allow-nan",
-        input_name="X",
-    )
-    if crops.ndim == 2:
-        crops = crops[:, None, :]
-    if crops.ndim != 3:
-        raise ValueError(
-            'with featurizer="precomputed", X must have shape (n_images, '
-            f"n_crops, n_features) or (n_images, n_features); got {crops.shape}"
+    model.featurizer_ = featurizer
+    model.n_crops_ = featurizer.n_crops_
+    scalers = (None, None)
+    if model.standardize:
+        scalers = (
+            fitted_scaler(scaler_mean, scaler_scale, scaler_n_samples_seen),
+            fitted_scaler([y_mean], [y_scale]),
         )
-    return crops
-
-
-def _check_scores(y, n_images: int) -> np.ndarray:
-    """``y`` as a finite float vector with one score per image."""
-    if y is None:
-        raise ValueError("y is required: one quality score per image")
-    try:
-        y = column_or_1d(np.asarray(y, dtype=np.float64), warn=True)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"y must be a 1-D array of numbers: {error}") from error
-    if len(y) != n_images:
-        raise ValueError(f"y has {len(y)} scores but X has {n_images} images")
-    bad = np.flatnonzero(~np.isfinite(y))
-    if len(bad):
-        raise ValueError(
-            f"y must be finite; y[{bad[0]}] = {y[bad[0]]} "
-            f"({len(bad)} non-finite value(s) at indices {bad[:10].tolist()})"
-        )
-    return y
+    model.head_ = model._make_head(regressor, frozen_head, *scalers)
+    return model
