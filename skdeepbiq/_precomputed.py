@@ -132,3 +132,40 @@ class PrecomputedCropFeatures(TransformerMixin, BaseEstimator):
         tags.input_tags.three_d_array = True
         tags.input_tags.allow_nan = True
         return tags
+
+
+class PrecomputedInputMixin:
+    """What ``featurizer="precomputed"`` makes of a regressor of images.
+
+    Tags it as taking 2-D and 3-D arrays of numbers (so that scikit-learn's
+    checks run on it), and gives it ``n_features_in_`` and
+    ``feature_names_in_`` from its fitted :class:`PrecomputedCropFeatures`.
+    """
+
+    @property
+    def n_features_in_(self) -> int:
+        """Features per image of precomputed features."""
+        return self._precomputed_featurizer().n_features_in_
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """Column names of a DataFrame of precomputed features."""
+        return self._precomputed_featurizer().feature_names_in_
+
+    def _precomputed_featurizer(self) -> PrecomputedCropFeatures:
+        featurizer = getattr(self, "featurizer_", None)
+        if not isinstance(featurizer, PrecomputedCropFeatures):
+            raise AttributeError(
+                f"only a {type(self).__name__} fitted on precomputed features "
+                "has n_features_in_ and feature_names_in_"
+            )
+        return featurizer
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        precomputed = isinstance(self.featurizer, str)  # "precomputed"
+        tags.input_tags.two_d_array = precomputed
+        tags.input_tags.three_d_array = precomputed
+        tags.input_tags.one_d_array = not precomputed
+        tags.input_tags.string = not precomputed
+        return tags

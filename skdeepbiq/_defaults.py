@@ -1,0 +1,102 @@
+"""DeepBIQRegressor's default sub-estimators and their nested parameters.
+
+``DeepBIQRegressor(featurizer=None, regressor=None)`` stands for
+``CNNCropFeaturizer()`` and :func:`default_regressor`. As in
+:class:`~sklearn.compose.TransformedTargetRegressor`, None is replaced in
+``fit`` (:func:`default_sub_estimator`), never in ``__init__``; unlike it,
+the defaults' parameters are listed by ``get_params`` as
+``featurizer__<name>`` and ``regressor__<name>``, and setting one replaces
+None with a fresh default first, so that ``GridSearchCV`` can search
+``regressor__C`` of a default model.
+"""
+
+from __future__ import annotations
+
+from sklearn.svm import LinearSVR
+
+from ._featurizer import CNNCropFeaturizer
+
+#: Default ``C`` of the LinearSVR on standardised features and targets,
+#: chosen on clive-dev (see ``benchmarks/choose_default_c.py``).
+DEFAULT_C = 1e-4
+
+
+def default_regressor() -> LinearSVR:
+    """The regressor used when ``regressor=None``.
+
+    Returns
+    -------
+    regressor : LinearSVR
+        ``LinearSVR(C=DEFAULT_C, epsilon=0.0, max_iter=5000, random_state=0)``.
+    """
+    return LinearSVR(C=DEFAULT_C, epsilon=0.0, max_iter=5000, random_state=0)
+
+
+_FACTORIES = {"featurizer": CNNCropFeaturizer, "regressor": default_regressor}
+
+
+def default_sub_estimator(name: str, value):
+    """``value``, or a new default sub-estimator ``name`` when it is None.
+
+    Parameters
+    ----------
+    name : {"featurizer", "regressor"}
+        The parameter.
+    value : estimator, str or None
+        Its value.
+
+    Returns
+    -------
+    value : estimator or str
+        ``value`` itself unless it is None.
+    """
+    return _FACTORIES[name]() if value is None else value
+
+
+class DefaultSubEstimatorsMixin:
+    """``get_params`` and ``set_params`` that reach into None sub-estimators."""
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator and, with ``deep``, of its parts.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return ``featurizer__<name>`` and ``regressor__<name>``,
+            from the default sub-estimators when those are None.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        if deep:
+            for name, factory in _FACTORIES.items():
+                if params[name] is not None:
+                    continue  # nested parameters already listed
+                for key, value in factory().get_params(deep=True).items():
+                    params[f"{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including nested ``featurizer__`` / ``regressor__`` ones.
+
+        Setting a nested parameter while the sub-estimator is None first
+        replaces None by the default sub-estimator.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names mapped to their new values.
+
+        Returns
+        -------
+        self : estimator
+            This estimator.
+        """
+        for name, factory in _FACTORIES.items():
+            nested = any(key.startswith(f"{name}__") for key in params)
+            if nested and params.get(name, getattr(self, name)) is None:
+                params[name] = factory()
+        return super().set_params(**params)
