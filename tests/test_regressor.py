@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import (
@@ -15,10 +16,12 @@ from sklearn.model_selection import (
     ShuffleSplit,
     cross_validate,
 )
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVR
 
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
-from skdeepbiq._regressor import DEFAULT_C
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, FineTuning
+from skdeepbiq._regressor import DEFAULT_C, fitted_model
+from skdeepbiq.exceptions import UnreadableImageWarning
 
 from .conftest import make_images
 
@@ -207,6 +210,146 @@ def test_fitted_on_cuda_predicts_on_a_cpu_only_machine(images, scores, monkeypat
     restored.set_params(featurizer__device="auto")
     restored.featurizer_.set_params(device="auto")
     np.testing.assert_allclose(restored.predict(images), gpu, rtol=1e-3, atol=1e-2)
+
+
+# The head: scikit-learn's parts ------------------------------------------------
+
+
+def test_head_is_a_pipeline_of_scikit_learn_parts_in_a_target_scaler(images, scores):
+    model = small_model(fusion="feature", pooling="max").fit(images, scores)
+    head = model.head_
+    assert isinstance(head, TransformedTargetRegressor)
+    assert isinstance(head.transformer_, StandardScaler)
+    steps = head.regressor_.named_steps
+    assert list(steps) == ["power", "pool", "scale", "regressor"]
+    assert isinstance(steps["power"], FunctionTransformer)
+    assert steps["pool"].get_params() == {"n_crops": 3, "pooling": "max"}
+    assert steps["scale"] is model.scaler_ and steps["regressor"] is model.regressor_
+    assert model.y_mean_ == head.transformer_.mean_[0] == np.mean(scores)
+    assert model.y_scale_ == head.transformer_.scale_[0] == np.std(scores)
+    assert "TransformedTargetRegressor" in repr(head)
+
+
+def test_unstandardized_head_passes_features_and_target_through():
+    X = np.random.default_rng(0).normal(size=(10, 2, 3))
+    model = DeepBIQRegressor("precomputed", standardize=False).fit(X, np.arange(10.0))
+    assert model.head_.regressor_.named_steps["scale"] == "passthrough"
+    assert model.head_.transformer is None and model.scaler_ is None
+    assert (model.y_mean_, model.y_scale_) == (0.0, 1.0)
+
+
+def test_constant_scores_keep_a_target_scale_of_one():
+    X = np.random.default_rng(0).normal(size=(7, 2, 3))
+    model = DeepBIQRegressor("precomputed", regressor=Ridge())
+    model.fit(X, np.full(7, 0.1))  # np.std gives 1.4e-17 here, not 0
+    assert model.y_scale_ == 1.0
+    np.testing.assert_allclose(model.predict(X), 0.1)
+
+
+def test_fit_clones_the_regressor_into_the_head_without_touching_it():
+    X = np.random.default_rng(0).normal(size=(10, 2, 3))
+    regressor = Ridge(alpha=2.0)
+    model = DeepBIQRegressor("precomputed", regressor=regressor).fit(X, np.arange(10.0))
+    assert model.regressor_ is not regressor and not hasattr(regressor, "coef_")
+    assert model.regressor_.get_params() == regressor.get_params()
+
+
+@pytest.mark.parametrize("fusion", ["prediction", "feature", "concatenation"])
+@pytest.mark.parametrize("standardize", [True, False])
+def test_model_assembled_from_fitted_parts_predicts_the_same(
+    images, scores, fusion, standardize
+):
+    model = small_model(fusion=fusion, standardize=standardize, regressor=Ridge())
+    model.fit(images, scores)
+    scaling = {}
+    if standardize:
+        scaling = dict(
+            scaler_mean=model.scaler_.mean_,
+            scaler_scale=model.scaler_.scale_,
+            y_mean=model.y_mean_,
+            y_scale=model.y_scale_,
+        )
+    assembled = fitted_model(
+        clone(model),
+        featurizer=model.featurizer_,
+        regressor=model.regressor_,
+        **scaling,
+    )
+    np.testing.assert_array_equal(assembled.predict(images), model.predict(images))
+    assert assembled.regressor_ is model.regressor_
+    assert (assembled.y_mean_, assembled.y_scale_) == (model.y_mean_, model.y_scale_)
+
+
+# fine_tune: a shorthand for the featurizer's own -------------------------------
+
+
+def test_fine_tune_is_handed_to_the_featurizer_clone_only(images, scores):
+    featurizer = CNNCropFeaturizer(**SMALL)
+    model = DeepBIQRegressor(featurizer, fine_tune=False).fit(images, scores)
+    assert model.featurizer_.get_params()["fine_tune"] is False
+    assert featurizer.fine_tune is None and model.fine_tune is False
+
+
+def test_fine_tune_set_to_the_same_value_on_both_is_accepted(images, scores):
+    featurizer = CNNCropFeaturizer(**SMALL, fine_tune=False)
+    DeepBIQRegressor(featurizer, fine_tune=False).fit(images, scores)
+
+
+@pytest.mark.parametrize(
+    "own, given",
+    [(FineTuning(epochs=2), FineTuning(epochs=3)), (False, True),
+     (FineTuning(), False)],
+)  # fmt: skip
+def test_fine_tune_set_differently_on_both_fails_before_the_network(
+    images, scores, count_forward, own, given
+):
+    model = DeepBIQRegressor(CNNCropFeaturizer(**SMALL, fine_tune=own), fine_tune=given)
+    with pytest.raises(ValueError, match=r"fine_tune=.*featurizer__fine_tune=.*one of"):
+        model.fit(images, scores)
+    assert count_forward["calls"] == 0 and not hasattr(model, "featurizer_")
+
+
+# Nested parameters and the featurizer's public contract ------------------------
+
+
+def test_grid_search_over_a_featurizer_parameter_and_the_svr_c(images, scores):
+    search = GridSearchCV(
+        small_model(),
+        {"featurizer__n_crops": [1, 2], "regressor__C": [1e-3, 1e-2]},
+        cv=ShuffleSplit(n_splits=2, test_size=0.25, random_state=0),
+    )
+    search.fit(images, scores)
+    assert search.best_estimator_.n_crops_ == search.best_params_["featurizer__n_crops"]
+    assert search.best_estimator_.regressor_.C == search.best_params_["regressor__C"]
+
+
+def test_crop_scores_take_boxes_and_features_from_one_extract_call(
+    images, scores, monkeypatch
+):
+    model = small_model().fit(images, scores)
+    calls = []
+    extract = CNNCropFeaturizer.extract
+
+    def recording(self, X, **kwargs):
+        calls.append(kwargs)
+        return extract(self, X, **kwargs)
+
+    monkeypatch.setattr(CNNCropFeaturizer, "extract", recording)
+    monkeypatch.setattr(CNNCropFeaturizer, "transform", None)  # not called
+    monkeypatch.setattr(CNNCropFeaturizer, "get_crop_boxes", None)
+    crops = model.crop_scores(images[:4])
+    assert calls == [{"return_boxes": True}] and len(crops) == 4
+
+
+def test_crop_scores_of_unreadable_images_are_nan_with_one_warning(
+    tmp_path, images, scores
+):
+    model = small_model().fit(images, scores)
+    model.featurizer_.set_params(on_error="nan")
+    with pytest.warns(UnreadableImageWarning, match="1 of 2 .* boxes and scores"):
+        crops = model.crop_scores([images[0], str(tmp_path / "gone.png")])
+    assert np.isnan(crops[1].boxes).all() and np.isnan(crops[1].scores).all()
+    assert np.isnan(crops[1].score) and np.isfinite(crops[0].scores).all()
 
 
 # Golden predictions ------------------------------------------------------------
