@@ -144,30 +144,23 @@ class FrozenTarget(FrozenEstimator):
 
 
 def frozen_head(
-    regressor,
-    *,
-    power: float,
-    n_crops: int | None = None,
-    pooling: str = "mean",
-    scaler=None,
-    target_scaler=None,
+    regressor, *, scaler=None, target_scaler=None, **steps
 ) -> TransformedTargetRegressor:
     """A fitted head made of fitted parts, which are frozen.
 
-    The parts keep what they learnt: ``regressor``, ``scaler`` and
-    ``target_scaler`` are wrapped in
-    :class:`~sklearn.frozen.FrozenEstimator` (:class:`FrozenTarget` for the
-    target scaler); the stateless steps (power,
-    pooling) are fitted on one placeholder row.
+    The parts keep what they learnt: ``regressor`` and ``scaler`` are wrapped
+    in :class:`~sklearn.frozen.FrozenEstimator`, ``target_scaler`` in
+    :class:`FrozenTarget`; the stateless steps (power, pooling) are fitted on
+    one placeholder row.
 
     Parameters
     ----------
     regressor : regressor
         Fitted; ``n_features_in_`` gives the width of its rows.
-    power, n_crops, pooling
-        As for :func:`make_head`.
     scaler, target_scaler : StandardScaler or None, default=None
         Fitted scalers, or None for none.
+    **steps
+        ``power``, ``n_crops`` and ``pooling``, as for :func:`make_head`.
 
     Returns
     -------
@@ -176,13 +169,11 @@ def frozen_head(
     """
     head = make_head(
         FrozenEstimator(regressor),
-        power=power,
-        n_crops=n_crops,
-        pooling=pooling,
         scaler=None if scaler is None else FrozenEstimator(scaler),
         target_scaler=None if target_scaler is None else FrozenTarget(target_scaler),
+        **steps,
     )
-    width = regressor.n_features_in_ * (1 if n_crops is None else n_crops)
+    width = regressor.n_features_in_ * (steps.get("n_crops") or 1)
     return head.fit(np.zeros((1, width)), np.zeros(1))
 
 
