@@ -179,8 +179,7 @@ def fine_tune(
     n_features: int,
     crop_size: int,
     seed: int,
-    device: torch.device,
-    amp_dtype: torch.dtype | None,
+    runtime,
     verbose: int = 0,
 ) -> dict:
     """Train ``tail`` in place on random windows of ``maps``; returns the history.
@@ -209,6 +208,7 @@ def fine_tune(
         ``loss`` per epoch, ``objective``, ``n_images`` and ``steps``.
     """
     config._validate_params()
+    device, amp_dtype = runtime.device, runtime.train_dtype
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
     window = crop_size // STRIDE
     with torch.random.fork_rng(devices=[]):
@@ -312,3 +312,12 @@ def _draw_windows(
         )
         offsets[rows, 1] = rng.integers(0, (width - crop_size) // STRIDE + 1, per_image)
     return owners, offsets
+
+
+def check_fine_tuning(value) -> FineTuning | None:
+    """The validated recipe of a ``fine_tune`` parameter, or None for no tuning."""
+    if value is None or value is False:
+        return None
+    recipe = FineTuning() if value is True else value
+    recipe._validate_params()
+    return recipe

@@ -322,7 +322,8 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         on_error = "nan" if self.skip_unreadable else "raise"
         if isinstance(self.featurizer_, CNNCropFeaturizer):
             self.featurizer_.fit(kept_images, y[kept])
-            features, late = self.featurizer_._features(kept_images, on_error)
+            result = self.featurizer_.extract(kept_images, on_error=on_error)
+            features, late = result.features, result.failures
         else:
             features = np.asarray(self.featurizer_.fit_transform(kept_images, y[kept]))
             late = []
@@ -457,7 +458,7 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
             )
         images = check_images(X)
         scores = self.predict_crops(images)
-        boxes, _ = self.featurizer_._crop_boxes(images, self.featurizer_.on_error)
+        boxes = self.featurizer_.extract(images, return_boxes=True).boxes
         pooled = pool_crop_scores(scores, self.pooling)
         return [
             Bunch(boxes=image_boxes, scores=image_scores, score=float(score))
