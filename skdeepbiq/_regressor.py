@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._featurizer import CNNCropFeaturizer
+from ._finetune import check_fine_tuning
 from ._images import check_images, check_readable, image_description
 from ._pooling import POOLINGS, pool_crop_features, pool_crop_scores
 from .exceptions import (
@@ -245,6 +246,7 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
             The fitted model.
         """
         self._validate_params()
+        check_fine_tuning(self.fine_tune)
         images = self._check_X(X)
         y = _check_scores(y, len(images))
         if isinstance(self.featurizer, str):  # "precomputed"
