@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, _experiments
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, _splits
 from skdeepbiq import reproduce as reproduce_module
 from skdeepbiq._regressor import DEFAULT_C
 from skdeepbiq.datasets import make_synthetic_iqa
@@ -134,7 +134,7 @@ def test_rerun_reads_finished_splits_back_without_fitting(
     def no_fit(*args, **kwargs):
         raise AssertionError("a finished split was fitted again")
 
-    monkeypatch.setattr(_experiments.SplitRunner, "_fit", no_fit)
+    monkeypatch.setattr(_splits.SplitRunner, "_fit", no_fit)
     again = run(manifest, tmp_path)
     assert (again.n_splits_computed, again.n_splits_reused) == (0, N_SPLIT_FILES)
     assert {path: path.stat().st_mtime_ns for path in split_files(tmp_path)} == times
@@ -195,16 +195,6 @@ def test_datasets_with_references_get_reference_splits_and_validation(
             candidates = [DEFAULT_C * factor for factor in (0.1, 1, 10)]
             assert np.isclose(record["C"], candidates).any()  # 1 crop: no C / k
     assert "within_1_std" not in results.rows[0]["ours"]  # no mos_std
-
-
-def test_exp_iii_is_skipped_with_a_note_when_fine_tuning_is_missing(
-    manifest, tmp_path, monkeypatch, run
-):
-    monkeypatch.setattr(reproduce_module, "_fine_tuning_available", lambda: False)
-    results = run(manifest, tmp_path, experiments=("I", "III"))
-    assert results.experiments["III"].startswith("skipped")
-    assert "III" not in results.configs
-    assert "Exp III skipped" in (tmp_path / "report.md").read_text()
 
 
 @pytest.mark.slow
