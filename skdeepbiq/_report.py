@@ -172,13 +172,13 @@ def _crop_table(results) -> list[str]:
     return lines
 
 
-#: What each fine-tuning objective does, for the notes.
+#: What each fine-tuning objective trains, for the notes.
 _OBJECTIVES = {
-    "classes": "as the paper: crops classified into five crisp MOS classes (bad, "
-    "poor, fair, good, excellent), each crop weighted by (count of the most "
-    "frequent class) / (count of its class)",
-    "regression": "skdeepbiq's own objective, not the paper's: a 1-output head "
-    "fitted to the standardised score (smooth-L1 loss)",
+    "classes": "crops classified into five crisp MOS classes (bad, poor, fair, "
+    "good, excellent), each crop weighted by (count of the most frequent class) "
+    "/ (count of its class), as the paper",
+    "regression": "a 1-output head fitted to the standardised score (smooth-L1 "
+    "loss), skdeepbiq's own objective",
 }
 
 
@@ -191,11 +191,13 @@ def _fine_tuning_notes(configs: dict) -> list[str]:
             recipes[json.dumps(fine_tune, sort_keys=True)] = fine_tune
     notes = []
     for fine_tune in recipes.values():
-        params = ", ".join(f"{key}={value!r}" for key, value in fine_tune.items())
+        objective = fine_tune["objective"]
+        ordered = {"objective": objective, **fine_tune}  # the objective first
+        params = ", ".join(f"{key}={value!r}" for key, value in ordered.items())
         notes.append(
-            f"Exp III, {recipe_label(fine_tune)}: the backbone tuned on the "
-            f"training images of each split only, "
-            f"{_OBJECTIVES.get(fine_tune['objective'], '')}; `FineTuning({params})`."
+            f"Exp III, {recipe_label(fine_tune)}: the backbone tuned on the training "
+            f"images of each split only; {_OBJECTIVES.get(objective, objective)}. "
+            f"`FineTuning({params})`."
         )
     return notes
 
