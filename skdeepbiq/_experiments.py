@@ -211,7 +211,8 @@ def exp_iii_recipes(y, fine_tune_params=None, regression=False) -> dict:
     ``""``: ``fine_tune_params``, or the paper's recipe
     (:func:`paper_fine_tuning`) when None. :data:`REGRESSION_PREFIX`, when
     ``regression``: skdeepbiq's own, ``FineTuning()``'s defaults (the
-    regression objective).
+    regression objective). Each ``fine_tune`` is validated here, before any
+    network work.
     """
     from ._finetune import FineTuning
 
@@ -220,20 +221,21 @@ def exp_iii_recipes(y, fine_tune_params=None, regression=False) -> dict:
     }
     if regression:
         recipes[REGRESSION_PREFIX] = {"fine_tune": FineTuning()}
+    for params in recipes.values():
+        describe_fine_tuning(params.get("fine_tune"))
     return recipes
 
 
 def describe_fine_tuning(fine_tune) -> dict | None:
     """The parameters of the recipe that runs for ``fine_tune``, as plain values.
 
-    None when ``fine_tune`` does not tune; True is ``FineTuning()``.
+    None when ``fine_tune`` does not tune; True is ``FineTuning()``. A bad
+    recipe raises, as the featurizer's ``fit`` would.
     """
-    from ._finetune import FineTuning
+    from ._finetune import check_fine_tuning
 
-    if fine_tune is None or fine_tune is False:
-        return None
-    recipe = FineTuning() if fine_tune is True else fine_tune
-    return jsonable(recipe.get_params())
+    recipe = check_fine_tuning(fine_tune)
+    return None if recipe is None else jsonable(recipe.get_params())
 
 
 # The number of crops of Exp II ----------------------------------------------------

@@ -134,13 +134,12 @@ def reproduce(
         classes of the 0-100 scale, or five equal classes of the scores'
         range for scores on another scale.
     regression_fine_tuning : bool, default=False
-        Also run Exp III's configurations with skdeepbiq's own recipe,
-        ``FineTuning()``'s defaults (the standardised score as a regression
-        target, not the paper's classes), reported in extra rows labelled
-        "regression objective (skdeepbiq's)", with no figures of the paper.
+        Also run Exp III with skdeepbiq's own recipe, ``FineTuning()``'s
+        defaults (the standardised score as a regression target), in extra
+        rows labelled "regression objective (skdeepbiq's)", without the
+        paper's figures.
     plots : bool, default=True
-        Write the PNG plots (needs matplotlib: ``pip install
-        skdeepbiq[plot]``).
+        Write the PNG plots (needs matplotlib: ``pip install skdeepbiq[plot]``).
     verbose : int, default=1
         Progress bars when positive.
 
@@ -169,12 +168,15 @@ def reproduce(
     crop_counts = check_crop_counts(crop_counts)
     if plots:
         _report_plots.check_matplotlib()
-    output = absolute_path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
     data = dataset if isinstance(dataset, dict) else load_dataset(dataset, dataset_type)
     if data.get("paths") is None:
         raise ValueError("the dataset must give image paths (Bunch.paths)")
     splits, protocol = paper_splits(data, n_splits, random_state)
+    recipes = {}  # Exp III's, validated before any work
+    if "III" in experiments:
+        recipes = exp_iii_recipes(data.y, fine_tune_params, regression_fine_tuning)
+    output = absolute_path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
     settings = {
         "experiments": list(experiments),
         "n_splits": n_splits,
@@ -209,7 +211,6 @@ def reproduce(
     if "II" in experiments:
         records["II"] = run_exp_ii(study, crop_counts)
     if "III" in experiments:
-        recipes = exp_iii_recipes(data.y, fine_tune_params, regression_fine_tuning)
         records["III"] = run_exp_iii(study, crop_counts, recipes)
     results = collect_results(study, records, settings, source=dataset)
     results.rows = _report.table_rows(results)

@@ -290,6 +290,16 @@ def test_exp_iii_without_regression_rows_runs_only_the_papers_recipe():
     )
 
 
+def test_a_bad_exp_iii_recipe_fails_before_any_work(manifest, tmp_path):
+    from skdeepbiq._finetune import FineTuning
+
+    bad = {"fine_tune": FineTuning(objective="classes", class_edges=[3, 2, 1, 0])}
+    with pytest.raises(ValueError, match="class_edges"):
+        reproduce(manifest, tmp_path / "out", experiments=("I", "III"),
+                  fine_tune_params=bad, **TINY)  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
 def test_default_c_is_the_regressors_default(manifest, tmp_path, run):
     results = run(manifest, tmp_path, experiments=("I",))
     assert results.settings["C"] == DEFAULT_C
