@@ -70,8 +70,9 @@ def load_dataset(source, dataset_type="auto"):
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        As returned by the loader of that layout (:func:`load_manifest`,
-        :func:`load_clive`, ...).
+        As returned by the loader of that layout
+        (:func:`~skdeepbiq.datasets.load_manifest`,
+        :func:`~skdeepbiq.datasets.load_clive`, ...).
 
     Raises
     ------
