@@ -20,7 +20,7 @@ from skdeepbiq._finetune import (
 )
 from skdeepbiq._finetune_loop import learning_rate_scheduler
 from skdeepbiq._runtime import resolve_runtime
-from skdeepbiq._trunk import snap_boxes
+from skdeepbiq._crops import snap_boxes
 
 from .conftest import make_images
 
