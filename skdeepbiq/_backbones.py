@@ -9,6 +9,7 @@ from urllib.error import URLError
 import torch
 from torch import nn
 from torchvision import models
+from torchvision.models.feature_extraction import create_feature_extractor
 
 from .exceptions import WeightsNotFoundError
 
@@ -124,10 +125,6 @@ def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
     setattr(parent, child, module)
 
 
-class _StopForward(Exception):
-    """Raised by a hook to stop the forward pass once the features exist."""
-
-
 class FeatureExtractor(nn.Module):
     """A classifier whose output is its penultimate features or a named layer.
 
@@ -135,7 +132,9 @@ class FeatureExtractor(nn.Module):
     ``Identity``: the output is the input of that layer (fc7 after ReLU for
     AlexNet and VGG, the pooled 1280-d vector for MobileNetV2). With a layer
     name the output of that module is used: 4-D outputs are averaged over
-    space, other outputs are flattened; the rest of the network is skipped.
+    space, other outputs are flattened. The graph is pruned after that
+    module by torchvision's ``create_feature_extractor``, so the rest of the
+    network never runs.
     """
 
     def __init__(self, model: nn.Module, layer: str | None = None):
@@ -155,25 +154,13 @@ class FeatureExtractor(nn.Module):
                 )
             self.head_name = None
             self.head_in_features = None
+            model = create_feature_extractor(model, return_nodes={layer: "features"})
         self.model = model
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.layer is None:
             return self.model(images).flatten(1)
-        captured = []
-
-        def hook(module, inputs, output):
-            captured.append(output)
-            raise _StopForward
-
-        handle = self.model.get_submodule(self.layer).register_forward_hook(hook)
-        try:
-            self.model(images)
-        except _StopForward:
-            pass
-        finally:
-            handle.remove()
-        output = captured[0]
+        output = self.model(images)["features"]
         if output.ndim == 4:
             return output.mean(dim=(2, 3))
         return output.flatten(1)
