@@ -32,7 +32,7 @@ from ._cache import FeatureCache, image_key
 from ._cutting import Prepared, crop_boxes_of, prepare
 from ._images import check_readable
 from ._trunk import cut_windows, run_trunk
-from .exceptions import ImageFailure, ImageReadError
+from .exceptions import ImageReadError
 
 
 class ImageRows(NamedTuple):

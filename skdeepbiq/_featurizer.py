@@ -25,6 +25,7 @@ from ._network import NetworkMixin
 from ._runtime import PRECISIONS
 from .exceptions import UnreadableImageWarning
 
+
 class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
     """Cut crops from each image and describe each crop with a CNN.
 

@@ -13,7 +13,6 @@ import os
 import time
 
 from . import _report, _report_plots
-from ._arguments import batch_size as batch_size_argument
 from ._experiments import (
     DEFAULT_CROP_COUNTS,
     EXPERIMENTS,
@@ -28,15 +27,13 @@ from ._experiments import (
     run_exp_iii,
 )
 from ._splits import C_FACTORS, SplitRunner, SplitStore, paper_splits, split_scores
-from .datasets import DATASET_TYPES, load_dataset
+from .datasets import load_dataset
 from .datasets._common import absolute_path
 
 __all__ = [
     "choose_crop_count",
-    "configure_parser",
     "load_dataset",
     "reproduce",
-    "run_from_args",
     "split_scores",
 ]
 

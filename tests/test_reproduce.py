@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, _experiments, _splits
-from skdeepbiq import reproduce as reproduce_module
 from skdeepbiq._regressor import DEFAULT_C
 from skdeepbiq.cli.reproduce import configure_parser, run_from_args
 from skdeepbiq.datasets import make_synthetic_iqa
