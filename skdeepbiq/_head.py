@@ -16,7 +16,8 @@ one scikit-learn estimator, its head::
 ``make_head`` builds it unfitted; ``frozen_head`` builds a fitted one from
 parts fitted elsewhere (a model read from a file), and ``fitted_scaler`` a
 fitted :class:`~sklearn.preprocessing.StandardScaler` from its statistics.
-``score_rows`` and ``score_crops`` score feature rows, NaN rows included;
+``score_rows``, ``score_crops`` and ``crop_score_bunches`` score feature
+rows, NaN rows included;
 ``HeadViewsMixin`` gives the regressor ``regressor_``, ``scaler_``,
 ``y_mean_`` and ``y_scale_`` as views of its ``head_``.
 """
@@ -28,8 +29,9 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.utils import Bunch
 
-from ._pooling import CropPooler
+from ._pooling import CropPooler, pool_crop_scores
 
 
 def signed_power(features: np.ndarray, power: float) -> np.ndarray:
@@ -218,6 +220,52 @@ def score_crops(head, n_crops: int, features: np.ndarray) -> np.ndarray:
     """
     rows = features.reshape(len(features) * n_crops, -1)
     return score_rows(head, rows).reshape(len(features), n_crops)
+
+
+def crop_score_bunches(head, extracted, *, n_crops: int, pooling: str) -> list:
+    """Per image: its crops' boxes and scores, their pooled score, its size.
+
+    Parameters
+    ----------
+    head : TransformedTargetRegressor
+        Fitted on crop rows (prediction fusion).
+    extracted : Bunch
+        What :meth:`CNNCropFeaturizer.extract` returns with
+        ``return_boxes=True``: ``features`` as rows of ``n_crops`` crops, or
+        (dense grid) a list of (n_crops_i, n_features) arrays, None for
+        unreadable images; ``boxes`` and ``shapes`` of each image.
+    n_crops : int
+        Crops per row of an array of ``features``.
+    pooling : {"mean", "min", "max"}
+        Reduction of an image's crop scores.
+
+    Returns
+    -------
+    crops : list of Bunch
+        ``boxes`` (n_crops_i, 4), ``scores`` (n_crops_i,), ``score`` (float,
+        NaN without scores) and ``shape`` ((height, width), or None).
+    """
+    features = extracted.features
+    if isinstance(features, np.ndarray):
+        scores = list(score_crops(head, n_crops, features))
+    else:  # a dense grid: crop counts differ between images
+        counts = [0 if crops is None else len(crops) for crops in features]
+        rows = [crops for crops in features if crops is not None]
+        flat = score_rows(head, np.concatenate(rows)) if rows else np.empty(0)
+        scores = np.split(flat, np.cumsum(counts)[:-1])
+    return [
+        Bunch(
+            boxes=np.empty((0, 4)) if boxes is None else boxes,
+            scores=image_scores,
+            score=float(pool_crop_scores(image_scores[None], pooling)[0])
+            if len(image_scores)
+            else np.nan,
+            shape=shape,
+        )
+        for boxes, image_scores, shape in zip(
+            extracted.boxes, scores, extracted.shapes, strict=True
+        )
+    ]
 
 
 def unfrozen(estimator):

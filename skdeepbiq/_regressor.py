@@ -8,7 +8,6 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -21,6 +20,7 @@ from ._defaults import (
 from ._featurizer import CNNCropFeaturizer
 from ._head import (
     HeadViewsMixin,
+    crop_score_bunches,
     fitted_scaler,
     frozen_head,
     make_head,
@@ -98,7 +98,7 @@ class DeepBIQRegressor(
         :class:`FineTuning`'s defaults, or a :class:`FineTuning`. A shorthand
         for the featurizer's own ``fine_tune``, which does the work: ``fit``
         hands it to its featurizer's clone. None keeps the featurizer's
-        setting; setting both to different values is an error. Inside
+        setting; setting both to different recipes is an error. Inside
         ``cross_validate`` the network is tuned on training folds only.
 
     Attributes
@@ -261,17 +261,20 @@ class DeepBIQRegressor(
         self._check_crop_fusion("predict_crops")
         return score_crops(self.head_, self.n_crops_, self._features(X))
 
-    def crop_scores(self, X):
+    def crop_scores(self, X, *, dense_stride=None):
         """Each image's crops: where they are, their scores, the pooled score.
 
         What :meth:`predict` pools, laid out per image, to see where an image
-        is good or bad (:func:`skdeepbiq.quality_maps` maps a dense grid of
-        crops). Boxes and features come from one pass over the images.
+        is good or bad. Boxes and features come from one pass over the images.
 
         Parameters
         ----------
         X : sequence of images
             Paths, PIL images or HxWxC uint8 arrays.
+        dense_stride : int, default=None
+            Score, instead of the model's own crops, a grid covering each
+            image with at most ``dense_stride`` pixels between neighbouring
+            crops (what :func:`skdeepbiq.quality_maps` maps).
 
         Returns
         -------
@@ -280,8 +283,9 @@ class DeepBIQRegressor(
             crop's ``(left, top, right, bottom)`` in the image's own pixels
             (see :meth:`CNNCropFeaturizer.get_crop_boxes`); ``scores``,
             ndarray of shape (`n_crops_`,), a row of :meth:`predict_crops`;
-            ``score``, float, the image's :meth:`predict` value. With
-            ``on_error="nan"``, unreadable images get NaN and one warning.
+            ``score``, float, the image's :meth:`predict` value; ``shape``,
+            its ``(height, width)``. With ``on_error="nan"``, unreadable
+            images get NaN (no crops in a dense grid) and one warning.
 
         Raises
         ------
@@ -299,8 +303,8 @@ class DeepBIQRegressor(
         ...     CNNCropFeaturizer(weights=None, n_crops=3, crop_size=32)
         ... ).fit(images, np.linspace(20, 80, 6))
         >>> crops = model.crop_scores(images[:2])
-        >>> crops[0].boxes.shape, crops[0].scores.shape
-        ((3, 4), (3,))
+        >>> crops[0].boxes.shape, crops[0].scores.shape, crops[0].shape
+        ((3, 4), (3,), (48, 64))
         """
         self._check_crop_fusion("crop_scores")
         if not isinstance(self.featurizer_, CNNCropFeaturizer):
@@ -309,19 +313,16 @@ class DeepBIQRegressor(
                 f"images; featurizer={self.featurizer!r} gives no crop positions"
             )
         images = check_images(X)
-        extracted = self.featurizer_.extract(images, return_boxes=True)
+        extracted = self.featurizer_.extract(
+            images, return_boxes=True, dense_stride=dense_stride
+        )
         if failures := extracted.failures:
             nan = "their boxes and scores are NaN"
             warning = UnreadableImageWarning.from_failures(failures, len(images), nan)
             warnings.warn(warning, stacklevel=2)
-        scores = score_crops(self.head_, self.n_crops_, extracted.features)
-        pooled = pool_crop_scores(scores, self.pooling)
-        return [
-            Bunch(boxes=image_boxes, scores=image_scores, score=float(score))
-            for image_boxes, image_scores, score in zip(
-                extracted.boxes, scores, pooled, strict=True
-            )
-        ]
+        return crop_score_bunches(
+            self.head_, extracted, n_crops=self.n_crops_, pooling=self.pooling
+        )
 
     def predict(self, X):
         """Predicted quality score of each image.

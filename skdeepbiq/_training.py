@@ -18,6 +18,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import column_or_1d
 
 from ._featurizer import CNNCropFeaturizer
+from ._finetune import check_fine_tuning
 from ._images import check_images, check_readable, image_description
 from ._precomputed import PrecomputedCropFeatures
 from .exceptions import (
@@ -37,9 +38,10 @@ def featurizer_to_fit(featurizer, fine_tune):
         The regressor's featurizer (its default in place of None).
     fine_tune : bool, FineTuning or None
         The regressor's ``fine_tune``: None leaves the featurizer's own
-        setting; otherwise it becomes the clone's ``fine_tune``, and a
-        featurizer whose own ``fine_tune`` is set to something else is an
-        error.
+        setting; otherwise it is checked (:func:`check_fine_tuning`) and
+        becomes the clone's ``fine_tune``, and a featurizer whose own
+        ``fine_tune`` gives another recipe is an error (True and
+        ``FineTuning()`` are the same recipe, as are None and False).
 
     Returns
     -------
@@ -52,22 +54,23 @@ def featurizer_to_fit(featurizer, fine_tune):
         featurizer = clone(featurizer)
     if fine_tune is None:
         return featurizer
+    recipe = check_fine_tuning(fine_tune)  # a bad recipe fails here, at once
     if not isinstance(featurizer, CNNCropFeaturizer):
         raise ValueError(
             f"fine_tune needs a CNNCropFeaturizer; got featurizer={featurizer!r}"
         )
     own = featurizer.get_params()["fine_tune"]
-    if own is not None and _fingerprint(own) != _fingerprint(fine_tune):
+    if own is not None and _fingerprint(check_fine_tuning(own)) != _fingerprint(recipe):
         raise ValueError(
             f"fine_tune is set both on DeepBIQRegressor (fine_tune={fine_tune!r}) "
             f"and on its featurizer (featurizer__fine_tune={own!r}), to different "
-            "values: set only one of them"
+            "recipes: set only one of them"
         )
     return featurizer.set_params(fine_tune=clone(fine_tune, safe=False))
 
 
 def _fingerprint(value) -> str:
-    """A hash of a parameter value, equal for equal settings."""
+    """A hash of a recipe, equal for equal parameters."""
     return joblib.hash(clone(value, safe=False))
 
 

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._runtime import Runtime
+
 STRIDE = 16
 
 
@@ -81,6 +83,17 @@ def split_network(backbone: str, model: nn.Module) -> tuple[nn.Module, nn.Module
     return _SPLITS[backbone](model)
 
 
+def check_trunk(backbone: str, layer, crop_size: int) -> None:
+    """Refuse a shared trunk where it cannot work, naming the parameters."""
+    check_crop_size(crop_size)
+    if backbone not in TRUNK_BACKBONES or layer is not None:
+        raise ValueError(
+            f"compute='trunk' and fine_tune need the penultimate features "
+            f"(layer=None) of one of {', '.join(TRUNK_BACKBONES)}; got "
+            f"backbone={backbone!r}, layer={layer!r}"
+        )
+
+
 def check_crop_size(crop_size: int) -> None:
     """Windows of the stride-16 maps need crops that are multiples of 16."""
     if crop_size % STRIDE:
@@ -88,12 +101,6 @@ def check_crop_size(crop_size: int) -> None:
             f"crop_size={crop_size} must be a multiple of {STRIDE} with "
             "compute='trunk' or fine-tuning (224 is a 14x14 window)"
         )
-
-
-def snap_boxes(boxes: np.ndarray, stride: int = STRIDE) -> np.ndarray:
-    """Move boxes up and left onto multiples of ``stride``, keeping their size."""
-    offsets = (boxes[:, :2] // stride) * stride
-    return np.concatenate([offsets, offsets + (boxes[:, 2:] - boxes[:, :2])], axis=1)
 
 
 def cut_windows(
@@ -114,13 +121,12 @@ def run_trunk(
     image: torch.Tensor,
     mean: torch.Tensor,
     std: torch.Tensor,
-    device: torch.device,
-    amp_dtype: torch.dtype | None,
+    runtime: Runtime,
 ) -> torch.Tensor:
-    """Trunk maps ``(C, h, w)`` of one uint8 image ``(3, H, W)``, on ``device``."""
-    batch = image[None].to(device, non_blocking=True)
+    """Trunk maps ``(C, h, w)`` of one uint8 image ``(3, H, W)``, on the device."""
+    batch = image[None].to(runtime.device, non_blocking=True)
     batch = batch.contiguous(memory_format=torch.channels_last).float()
     batch = batch.div_(255.0).sub_(mean).div_(std)
-    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+    with runtime.autocast():
         maps = trunk(batch)
     return maps[0]

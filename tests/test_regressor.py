@@ -21,6 +21,7 @@ from sklearn.svm import LinearSVR
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, FineTuning
 from skdeepbiq._regressor import DEFAULT_C, fitted_model
+from skdeepbiq._training import featurizer_to_fit
 from skdeepbiq.exceptions import UnreadableImageWarning
 
 from .conftest import make_images
@@ -296,6 +297,15 @@ def test_fine_tune_set_to_the_same_value_on_both_is_accepted(images, scores):
 
 
 @pytest.mark.parametrize(
+    "own, given", [(True, FineTuning()), (False, None), (None, False)]
+)
+def test_fine_tune_set_to_the_same_recipe_on_both_is_accepted(own, given):
+    featurizer = featurizer_to_fit(CNNCropFeaturizer(fine_tune=own), given)
+    expected = own if given is None else given
+    assert repr(featurizer.get_params()["fine_tune"]) == repr(expected)
+
+
+@pytest.mark.parametrize(
     "own, given",
     [(FineTuning(epochs=2), FineTuning(epochs=3)), (False, True),
      (FineTuning(), False)],
@@ -338,7 +348,19 @@ def test_crop_scores_take_boxes_and_features_from_one_extract_call(
     monkeypatch.setattr(CNNCropFeaturizer, "transform", None)  # not called
     monkeypatch.setattr(CNNCropFeaturizer, "get_crop_boxes", None)
     crops = model.crop_scores(images[:4])
-    assert calls == [{"return_boxes": True}] and len(crops) == 4
+    assert calls == [{"return_boxes": True, "dense_stride": None}]
+    assert len(crops) == 4
+
+
+def test_crop_scores_of_a_dense_grid_score_every_grid_crop(images, scores):
+    model = small_model().fit(images, scores)
+    crops = model.crop_scores(images[:2], dense_stride=16)
+    alone = model.crop_scores(images[1:2], dense_stride=16)[0]
+    for image_crops in crops:
+        assert image_crops.shape == (48, 64)
+        assert len(image_crops.boxes) == len(image_crops.scores) > model.n_crops_
+        assert image_crops.score == pytest.approx(image_crops.scores.mean())
+    np.testing.assert_allclose(crops[1].scores, alone.scores, rtol=1e-5)
 
 
 def test_crop_scores_of_unreadable_images_are_nan_with_one_warning(
