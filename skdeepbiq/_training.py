@@ -48,17 +48,17 @@ def featurizer_to_fit(featurizer, fine_tune):
     featurizer : transformer
         Unfitted; :class:`PrecomputedCropFeatures` for ``"precomputed"``.
     """
+    if fine_tune is not None:
+        recipe = check_fine_tuning(fine_tune)  # a bad recipe fails here, at once
+        if not isinstance(featurizer, CNNCropFeaturizer):
+            raise ValueError(
+                f"fine_tune needs a CNNCropFeaturizer; got featurizer={featurizer!r}"
+            )
     if isinstance(featurizer, str):  # "precomputed"
-        featurizer = PrecomputedCropFeatures()
-    else:
-        featurizer = clone(featurizer)
+        return PrecomputedCropFeatures()
+    featurizer = clone(featurizer)
     if fine_tune is None:
         return featurizer
-    recipe = check_fine_tuning(fine_tune)  # a bad recipe fails here, at once
-    if not isinstance(featurizer, CNNCropFeaturizer):
-        raise ValueError(
-            f"fine_tune needs a CNNCropFeaturizer; got featurizer={featurizer!r}"
-        )
     own = featurizer.get_params()["fine_tune"]
     if own is not None and _fingerprint(check_fine_tuning(own)) != _fingerprint(recipe):
         raise ValueError(
@@ -138,9 +138,12 @@ def training_features(
     if isinstance(featurizer, PrecomputedCropFeatures):
         features = featurizer.fit_transform(X)
         y = check_scores(y, len(features))
-        rows = np.asarray(X)  # described by their own shape, as images are
         kept = list(range(len(features)))
-        return _usable(features, y, [], [], kept, rows.__getitem__, skip_unreadable)
+
+        def row(index: int) -> np.ndarray:  # described by its shape, as images are
+            return np.asarray(X)[index]
+
+        return _usable(features, y, [], [], kept, row, skip_unreadable)
     images = check_images(X)
     y = check_scores(y, len(images))
     failures = check_readable(images)
