@@ -204,7 +204,9 @@ def _estimator_kwargs(path: str, params: dict) -> dict:
     """
     known = DeepBIQRegressor().get_params(deep=False)
     unknown = sorted(
-        name for name, value in params.items() if name not in known and value is not None
+        name
+        for name, value in params.items()
+        if name not in known and value is not None
     )
     if unknown:
         raise ModelFileError(

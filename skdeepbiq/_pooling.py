@@ -50,7 +50,6 @@ def pool_crop_scores(scores: np.ndarray, pooling: str) -> np.ndarray:
     return _REDUCERS[pooling](scores, axis=1)
 
 
-
 def crops_in_names(names) -> int | None:
     """Number of crops that feature names ``crop<c>_<name>`` describe, or None.
 

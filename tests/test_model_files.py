@@ -202,7 +202,10 @@ def test_on_error_chosen_at_load_time_gives_unreadable_images_nan_scores(tmp_pat
 def test_saved_then_loaded_again_gives_the_same_file_content(tmp_path):
     model = load_model(DATA / "model-v1-ridge-concatenation.npz", device="cpu")
     path = save_model(model, tmp_path / "again.npz")
-    old, new = model_metadata(DATA / "model-v1-ridge-concatenation.npz"), model_metadata(path)
+    old, new = (
+        model_metadata(DATA / "model-v1-ridge-concatenation.npz"),
+        model_metadata(path),
+    )
     assert new["config"] == old["config"]
 
 

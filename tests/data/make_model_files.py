@@ -46,7 +46,9 @@ def main():
     for name, model in models.items():
         model.fit(list(images), scores)
         check[name] = model.predict(list(images))
-        save_model(model, HERE / f"model-v1-{name}.npz", metadata={"made_by": __doc__[:60]})
+        save_model(
+            model, HERE / f"model-v1-{name}.npz", metadata={"made_by": __doc__[:60]}
+        )
     np.savez(HERE / "model-v1-check.npz", **check)
 
 
