@@ -284,4 +284,6 @@ def test_public_names_are_importable_from_skdeepbiq_model_selection():
         "predefined_validation",
         "synthetic_splits",
     ]
-    assert isinstance(model_selection.synthetic_splits(), model_selection.ReferenceSplit)
+    assert isinstance(
+        model_selection.synthetic_splits(), model_selection.ReferenceSplit
+    )
