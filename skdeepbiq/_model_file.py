@@ -45,7 +45,7 @@ _SIGNATURES = {
 }
 
 
-def to_json(value, what: str) -> np.ndarray:
+def _to_json(value, what: str) -> np.ndarray:
     """``value`` as a 0-d string array of JSON; ``what`` names it in errors."""
     try:
         return np.array(json.dumps(value, sort_keys=True))
@@ -75,8 +75,8 @@ def write_model_file(path, config: dict, metadata: dict, arrays: dict) -> str:
     content = {
         "format": np.array(FORMAT),
         "format_version": np.array(FORMAT_VERSION),
-        "config": to_json(config, "the model's parameters"),
-        "metadata": to_json(metadata, "metadata"),
+        "config": _to_json(config, "the model's parameters"),
+        "metadata": _to_json(metadata, "metadata"),
         **{name: np.asarray(values) for name, values in arrays.items()},
     }
     path = os.fspath(path)

@@ -125,7 +125,7 @@ def get_scorer(scoring):
         return scorers_by_name()[scoring]
     match = _WITHIN_K_STD_NAME.fullmatch(scoring)
     if match:
-        return make_within_k_std_scorer(float(match.group(1)), scoring)
+        return _make_within_k_std_scorer(float(match.group(1)), scoring)
     if scoring in ("rmse", "mae", "nmae"):
         raise ValueError(
             f"{scoring!r} is a loss; scorers are greater-is-better, so use "
@@ -141,7 +141,7 @@ def get_scorer(scoring):
         ) from None
 
 
-def make_within_k_std_scorer(k: float, name: str):
+def _make_within_k_std_scorer(k: float, name: str):
     """A ``within_k_std`` scorer that requests ``mos_std`` through routing."""
     if not get_config()["enable_metadata_routing"]:
         raise RuntimeError(
