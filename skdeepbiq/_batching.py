@@ -1,35 +1,21 @@
-"""How crops are grouped into forward passes, and the defaults that size them.
+"""Forward passes: how crops are grouped into batches, and how a batch runs.
 
 On the CPU a pass holds the crops of one image only, so that an image's
 features never depend on the other images it is featurized with; on CUDA,
-consecutive images share passes to keep the GPU busy.
+consecutive images share passes to keep the GPU busy. A pass that runs out
+of CUDA memory is run in halves.
 """
 
 from __future__ import annotations
 
 import math
-import os
+import warnings
 
+import numpy as np
 import torch
 
-
-def resolve_batch_size(batch_size, device: torch.device) -> int:
-    """``batch_size``, with ``"auto"`` resolved for ``device``."""
-    if batch_size == "auto":
-        return 256 if device.type == "cuda" else 8
-    return batch_size
-
-
-def reader_threads(n_jobs, device: torch.device) -> int:
-    """Number of image-reading threads for ``n_jobs`` on ``device``.
-
-    0 means reading in the calling thread, between forward passes.
-    """
-    if n_jobs is None:
-        return 0 if device.type == "cpu" else 4
-    if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return max(1, n_jobs)
+from ._runtime import Runtime
+from .exceptions import SkDeepBIQWarning
 
 
 def forward_passes(items, batch_size: int, *, mix_images: bool):
@@ -81,3 +67,64 @@ def forward_passes(items, batch_size: int, *, mix_images: bool):
             yield head, head_owners
     if n_batch:
         yield (torch.cat(batch) if len(batch) > 1 else batch[0]), owners
+
+
+def forward(network, crops: torch.Tensor, mean, std, runtime: Runtime) -> np.ndarray:
+    """Run ``network`` on one batch of crops; float32 features on the CPU.
+
+    uint8 crops are images, normalised here with ``mean`` and ``std``
+    ((1, 3, 1, 1) tensors on the device); float crops are windows of trunk
+    maps, already on the device.
+    """
+    if crops.is_floating_point():
+        with runtime.autocast():
+            return network(crops).float().cpu().numpy()
+    batch = crops.to(runtime.device, non_blocking=True)
+    # The same arithmetic as always (not transforms v2's to_dtype, which
+    # multiplies by 1/255): features stay bit-identical.
+    batch = (
+        batch.contiguous(memory_format=torch.channels_last)
+        .float()
+        .div_(255.0)
+        .sub_(mean)
+        .div_(std)
+    )
+    with runtime.autocast():
+        features = network(batch)
+    return features.float().cpu().numpy()
+
+
+def forward_splitting_on_oom(
+    network, crops: torch.Tensor, mean, std, runtime: Runtime
+) -> np.ndarray:
+    """:func:`forward`, halving the batch while CUDA runs out of memory.
+
+    A too-large ``batch_size`` then costs speed, with one warning naming
+    it, instead of the whole computation; a single crop that does not fit
+    raises :class:`MemoryError`.
+    """
+    try:
+        return forward(network, crops, mean, std, runtime)
+    except torch.OutOfMemoryError as error:
+        device = runtime.device
+        if len(crops) == 1:
+            raise MemoryError(
+                f"{device} ran out of memory on a single crop; use a smaller "
+                "crop_size or backbone, or the CPU"
+            ) from error
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        warnings.warn(
+            SkDeepBIQWarning(
+                f"{device} ran out of memory on a batch of {len(crops)} crops; "
+                "running it in halves. Lower batch_size to avoid this."
+            ),
+            stacklevel=2,
+        )
+        half = len(crops) // 2
+        return np.concatenate(
+            [
+                forward_splitting_on_oom(network, part, mean, std, runtime)
+                for part in (crops[:half], crops[half:])
+            ]
+        )

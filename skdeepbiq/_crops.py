@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -143,3 +144,101 @@ def scale_boxes(
     scale_y = original[0] / working[0]
     scale_x = original[1] / working[1]
     return boxes * np.array([scale_x, scale_y, scale_x, scale_y])
+
+
+def snap_boxes(boxes: np.ndarray, stride: int) -> np.ndarray:
+    """Move boxes up and left onto multiples of ``stride``, keeping their size."""
+    offsets = (boxes[:, :2] // stride) * stride
+    return np.concatenate([offsets, offsets + (boxes[:, 2:] - boxes[:, :2])], axis=1)
+
+
+def _crops_along(extent: int, crop_size: int, stride: int) -> int:
+    """Crops needed along ``extent`` pixels for starts at most ``stride`` apart."""
+    return max(1, math.ceil((extent - crop_size) / stride) + 1)
+
+
+def dense_grid_size(height, width, crop_size, stride):
+    """Number of grid crops that cover an image with at most ``stride`` between them.
+
+    ``n_crops`` grid crops are laid out as the factor pair ``rows x cols``
+    closest to the image's shape (:func:`grid_shape`); this is the smallest
+    ``n_crops`` whose layout has at least the rows and columns the stride
+    needs.
+
+    Parameters
+    ----------
+    height, width : int
+        Working size of the image (see :func:`working_size`), at least
+        ``crop_size`` in both dimensions.
+    crop_size : int
+        Side of the crops, in pixels.
+    stride : int
+        Largest distance between the starts of neighbouring crops, in pixels.
+
+    Returns
+    -------
+    n_crops : int
+        Number of crops, ``rows * cols``.
+
+    Examples
+    --------
+    >>> from skdeepbiq._crops import dense_grid_size
+    >>> dense_grid_size(500, 500, 224, 112)
+    16
+    """
+    rows = _crops_along(height, crop_size, stride)
+    cols = _crops_along(width, crop_size, stride)
+    n_crops = rows * cols
+    while True:
+        got_rows, got_cols = grid_shape(n_crops, height, width)
+        if got_rows >= rows and got_cols >= cols:
+            return n_crops
+        n_crops += 1
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """Which crops every image gets: the geometry half of a featurizer.
+
+    Attributes
+    ----------
+    n_crops : int
+        Crops per image (ignored by ``"center"`` and by a dense grid).
+    crop_size : int
+        Side of the square crops, in pixels.
+    mode : {"random", "grid", "center"}
+        How crops are placed (see :func:`crop_boxes`).
+    seed : int
+        Base seed of random crops (see :func:`image_rng`).
+    snap : int, default=1
+        Boxes snap to multiples of this (16 for shared-trunk computation).
+    dense_stride : int or None, default=None
+        If set, a dense grid instead: each image gets the
+        :func:`dense_grid_size` grid crops that cover it with at most this
+        many pixels between neighbouring crops (quality maps).
+    """
+
+    n_crops: int
+    crop_size: int
+    mode: str
+    seed: int
+    snap: int = 1
+    dense_stride: int | None = None
+
+    def locate(self, pixels: np.ndarray) -> tuple[tuple[int, int], np.ndarray]:
+        """The working size ``(H, W)`` of one image and its crop boxes there."""
+        mode = "grid" if self.dense_stride is not None else self.mode
+        working = working_size(*pixels.shape[:2], self.crop_size, mode)
+        n_crops = self.n_crops
+        if self.dense_stride is not None:
+            n_crops = dense_grid_size(*working, self.crop_size, self.dense_stride)
+        rng = image_rng(self.seed, pixels) if mode == "random" else None
+        boxes = crop_boxes(
+            *working, n_crops=n_crops, crop_size=self.crop_size, mode=mode, rng=rng
+        )
+        return working, snap_boxes(boxes, self.snap) if self.snap > 1 else boxes
+
+    def image_boxes(self, pixels: np.ndarray) -> np.ndarray:
+        """Crop boxes of one image in its own pixels (float64)."""
+        working, boxes = self.locate(pixels)
+        return scale_boxes(boxes, working, pixels.shape[:2])

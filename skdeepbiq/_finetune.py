@@ -1,9 +1,13 @@
 """Fine-tuning the backbone on quality scores (the paper's Exp III).
 
-The frozen trunk runs once per training image (see :mod:`skdeepbiq._trunk`);
-every epoch re-draws random crops as windows of its stride-16 maps and
-trains the tail with a new head: five crisp MOS classes weighted against
-their imbalance (DeepBIQ), or the standardised score itself (regression).
+:class:`FineTuning` is the recipe and :func:`check_fine_tuning` validates a
+``fine_tune`` parameter into one, at the start of ``fit``. :func:`fine_tune`
+sets up the recipe's head, targets and optimiser and runs the loop of
+:mod:`skdeepbiq._finetune_loop`: the frozen trunk runs once per training
+image (see :mod:`skdeepbiq._trunk`); every epoch re-draws random crops as
+windows of its stride-16 maps and trains the tail with a new head: five
+crisp MOS classes weighted against their imbalance (DeepBIQ), or the
+standardised score itself (regression).
 """
 
 from __future__ import annotations
@@ -14,10 +18,23 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+)
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._finetune_loop import (
+    Objective,
+    Training,
+    epoch_batches,
+    learning_rate_scheduler,
+    train_epoch,
+    unfreeze,
+)
+from ._runtime import Runtime
 from ._trunk import STRIDE
 
 
@@ -123,16 +140,67 @@ class FineTuning(BaseEstimator):
     def edges(self) -> np.ndarray:
         """The four inner class edges (see ``class_edges``)."""
         if self.class_edges is not None:
-            edges = np.asarray(self.class_edges, dtype=np.float64)
-            if edges.shape != (4,) or np.any(np.diff(edges) <= 0):
-                raise ValueError(
-                    f"class_edges must be 4 increasing numbers, got {self.class_edges}"
-                )
-            return edges
-        low, high = self.score_range
-        if not high > low:
-            raise ValueError(f"score_range must be (low, high), got {self.score_range}")
+            return _increasing(self.class_edges, "class_edges", 4)
+        low, high = _increasing(self.score_range, "score_range", 2)
         return low + (high - low) * np.array([0.2, 0.4, 0.6, 0.8])
+
+
+def _increasing(value, name: str, count: int) -> np.ndarray:
+    """``value`` as ``count`` increasing finite numbers, or a ValueError naming it."""
+    try:
+        numbers = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        numbers = np.full(count, np.nan)
+    if (
+        numbers.shape != (count,)
+        or not np.isfinite(numbers).all()
+        or np.any(np.diff(numbers) <= 0)
+    ):
+        raise ValueError(
+            f"{name} must be {count} increasing finite numbers, got {value!r}"
+        )
+    return numbers
+
+
+def check_fine_tuning(value) -> FineTuning | None:
+    """The validated recipe of a ``fine_tune`` parameter.
+
+    Estimators call it at the start of ``fit``, before any network work, so
+    that a bad recipe fails at once.
+
+    Parameters
+    ----------
+    value : None, bool or FineTuning
+        The ``fine_tune`` parameter of :class:`CNNCropFeaturizer` or
+        :class:`DeepBIQRegressor`.
+
+    Returns
+    -------
+    recipe : FineTuning or None
+        None for None or False (no fine-tuning), ``FineTuning()`` for True,
+        ``value`` itself for a valid :class:`FineTuning`.
+
+    Raises
+    ------
+    InvalidParameterError
+        When ``value`` is none of these, or one of the recipe's parameters
+        is invalid (the message names ``fine_tune`` and the parameter),
+        including ``class_edges`` that are not 4 increasing finite numbers
+        and a ``score_range`` that is not 2 of them.
+    """
+    if value is None or isinstance(value, bool | np.bool_):
+        return FineTuning() if value else None
+    if not isinstance(value, FineTuning):
+        raise InvalidParameterError(
+            f"fine_tune must be None, a bool or a FineTuning, got {value!r}"
+        )
+    try:
+        value._validate_params()
+        _increasing(value.score_range, "score_range", 2)
+        value.edges()
+    except ValueError as error:
+        raise InvalidParameterError(f"fine_tune={value!r}: {error}") from error
+    return value
 
 
 def score_classes(y: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -149,24 +217,45 @@ def class_weights(classes: np.ndarray, n_classes: int = 5) -> np.ndarray:
     return weights
 
 
-def _trainable_parameters(tail: nn.Module, trainable) -> list[nn.Parameter]:
-    """Parameters of the tail blocks that train (``"tail"``: all of them)."""
-    blocks = (
-        [m for m in tail[0].children()]
-        if isinstance(tail[0], nn.Sequential)
-        else [tail[0]]
+def _objective(
+    config: FineTuning,
+    y: np.ndarray,
+    n_features: int,
+    seed: int,
+    device: torch.device,
+) -> Objective:
+    """The recipe's new head (seeded), the target of each image and the loss."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        n_out = 5 if config.objective == "classes" else 1
+        head = nn.Linear(n_features, n_out).to(device)
+    if config.objective == "classes":
+        classes = score_classes(y, config.edges())
+        targets = torch.as_tensor(classes, device=device)
+        weights = torch.as_tensor(
+            class_weights(classes), dtype=torch.float32, device=device
+        )
+        loss_function = nn.CrossEntropyLoss(weight=weights, reduction="sum")
+        return Objective(head, targets, loss_function)
+    standard = (y - y.mean()) / (y.std() or 1.0)
+    targets = torch.as_tensor(standard, dtype=torch.float32, device=device)
+    return Objective(head, targets, nn.SmoothL1Loss(reduction="sum"))
+
+
+def _optimizer(
+    config: FineTuning, parameters: list[nn.Parameter]
+) -> torch.optim.Optimizer:
+    """The recipe's optimiser at its peak learning rate (1e-3 SGD, 1e-4 AdamW)."""
+    if config.optimizer == "sgd":
+        learning_rate = 1e-3 if config.learning_rate is None else config.learning_rate
+        return torch.optim.SGD(
+            parameters, lr=learning_rate, momentum=0.9, nesterov=True,
+            weight_decay=config.weight_decay,
+        )  # fmt: skip
+    learning_rate = 1e-4 if config.learning_rate is None else config.learning_rate
+    return torch.optim.AdamW(
+        parameters, lr=learning_rate, weight_decay=config.weight_decay
     )
-    if trainable != "tail":
-        blocks = blocks[-trainable:]
-    chosen = [p for block in blocks for p in block.parameters()]
-    chosen += [p for module in list(tail)[1:] for p in module.parameters()]
-    return chosen
-
-
-def _learning_rate(config: FineTuning) -> float:
-    if config.learning_rate is not None:
-        return config.learning_rate
-    return 1e-3 if config.optimizer == "sgd" else 1e-4
 
 
 def fine_tune(
@@ -179,8 +268,7 @@ def fine_tune(
     n_features: int,
     crop_size: int,
     seed: int,
-    device: torch.device,
-    amp_dtype: torch.dtype | None,
+    runtime: Runtime,
     verbose: int = 0,
 ) -> dict:
     """Train ``tail`` in place on random windows of ``maps``; returns the history.
@@ -188,127 +276,57 @@ def fine_tune(
     Parameters
     ----------
     tail : torch.nn.Module
-        Window maps -> penultimate features, on ``device``; its parameters
-        are those of the featurizer's network, so they are tuned in place.
+        Window maps -> penultimate features, on ``runtime.device``; its
+        parameters are those of the featurizer's network, so they are tuned
+        in place.
     maps : list of torch.Tensor
-        Trunk maps ``(C, h, w)`` of each training image, on ``device``.
+        Trunk maps ``(C, h, w)`` of each training image, on ``runtime.device``.
     sizes : list of (int, int)
         Size in pixels of the image each map was computed from; windows stay
         inside it.
     y : ndarray of shape (n_images,)
         Scores of the training images.
     config : FineTuning
-        The recipe.
-    n_features, crop_size, seed, device, amp_dtype, verbose
-        Width of the features, crop side in pixels, random seed, device,
-        autocast dtype (None for float32) and progress bar switch.
+        The recipe (validated again by :func:`check_fine_tuning`).
+    n_features : int
+        Width of the penultimate features, the new head's input.
+    crop_size : int
+        Crop side in pixels, a multiple of the trunk's stride.
+    seed : int
+        Seed of the head's initial weights and of the crops drawn.
+    runtime : Runtime
+        Device and training autocast dtype (``runtime.train_dtype``).
+    verbose : int, default=0
+        Whether to show a progress bar.
 
     Returns
     -------
     history : dict
         ``loss`` per epoch, ``objective``, ``n_images`` and ``steps``.
     """
-    config._validate_params()
+    config = check_fine_tuning(config)
+    if not maps:
+        raise ValueError("fine-tuning needs at least one readable training image")
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
-    window = crop_size // STRIDE
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        n_out = 5 if config.objective == "classes" else 1
-        head = nn.Linear(n_features, n_out).to(device)
-    if config.objective == "classes":
-        classes = score_classes(y, config.edges())
-        targets = torch.as_tensor(classes, device=device)
-        weights = torch.as_tensor(
-            class_weights(classes), dtype=torch.float32, device=device
-        )
-        loss_function = nn.CrossEntropyLoss(weight=weights, reduction="sum")
-    else:
-        standard = (y - y.mean()) / (y.std() or 1.0)
-        targets = torch.as_tensor(standard, dtype=torch.float32, device=device)
-        loss_function = nn.SmoothL1Loss(reduction="sum")
-
-    for parameter in tail.parameters():
-        parameter.requires_grad_(False)
-    parameters = _trainable_parameters(tail, config.trainable) + list(head.parameters())
-    for parameter in parameters:
-        parameter.requires_grad_(True)
-    learning_rate = _learning_rate(config)
-    if config.optimizer == "sgd":
-        optimizer = torch.optim.SGD(
-            parameters, lr=learning_rate, momentum=0.9, nesterov=True,
-            weight_decay=config.weight_decay,
-        )  # fmt: skip
-    else:
-        optimizer = torch.optim.AdamW(
-            parameters, lr=learning_rate, weight_decay=config.weight_decay
-        )
-    n_items = len(maps) * config.crops_per_image
-    steps_per_epoch = math.ceil(n_items / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
+    objective = _objective(config, y, n_features, seed, runtime.device)
+    parameters = unfreeze(tail, config.trainable) + list(objective.head.parameters())
+    optimizer = _optimizer(config, parameters)
+    n_crops = len(maps) * config.crops_per_image
+    n_steps = math.ceil(n_crops / config.batch_size) * config.epochs
+    scheduler = learning_rate_scheduler(optimizer, config.schedule, n_steps)
+    training = Training(tail, objective, optimizer, scheduler, runtime)
     history = {"objective": config.objective, "n_images": len(maps), "loss": []}
     tail.eval()  # batch-norm statistics stay frozen; dropout off
-    step = 0
     with tqdm(
-        total=total_steps, disable=not verbose, desc="fine-tuning", unit="step"
-    ) as bar:
+        total=n_steps, disable=not verbose, desc="fine-tuning", unit="step"
+    ) as progress:
         for _ in range(config.epochs):
-            owners, offsets = _draw_windows(
-                sizes, config.crops_per_image, crop_size, rng
+            batches = epoch_batches(
+                sizes, config.crops_per_image, config.batch_size, crop_size, rng
             )
-            order = rng.permutation(n_items)
-            epoch_loss = 0.0
-            for start in range(0, n_items, config.batch_size):
-                chosen = order[start : start + config.batch_size]
-                batch = torch.stack(
-                    [
-                        maps[owners[i]][:, top : top + window, left : left + window]
-                        for i in chosen
-                        for top, left in [offsets[i]]
-                    ]
-                )
-                if config.schedule == "cosine":
-                    factor = 0.5 * (1 + math.cos(math.pi * step / total_steps))
-                    for group in optimizer.param_groups:
-                        group["lr"] = learning_rate * factor
-                with torch.autocast(
-                    device.type, dtype=amp_dtype, enabled=amp_dtype is not None
-                ):
-                    output = head(tail(batch))
-                batch_targets = targets[torch.as_tensor(owners[chosen], device=device)]
-                if config.objective == "regression":
-                    output = output[:, 0]
-                loss = loss_function(output.float(), batch_targets) / len(chosen)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                epoch_loss += loss.item() * len(chosen)
-                step += 1
-                bar.update(1)
-            history["loss"].append(epoch_loss / n_items)
-            bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
-    for parameter in tail.parameters():
-        parameter.requires_grad_(False)
-    history["steps"] = step
+            loss = train_epoch(training, maps, batches, crop_size // STRIDE, progress)
+            history["loss"].append(loss)
+            progress.set_postfix(loss=f"{loss:.4f}")
+    tail.requires_grad_(False)
+    history["steps"] = n_steps
     return history
-
-
-def _draw_windows(
-    sizes: list[tuple[int, int]],
-    per_image: int,
-    crop_size: int,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Random crop positions, in map cells, ``per_image`` for every image.
-
-    Positions are those of crops of ``crop_size`` pixels inside the image,
-    on the stride grid, as :func:`skdeepbiq._trunk.snap_boxes` gives them.
-    """
-    owners = np.repeat(np.arange(len(sizes)), per_image)
-    offsets = np.empty((len(owners), 2), dtype=np.int64)
-    for index, (height, width) in enumerate(sizes):
-        rows = slice(index * per_image, (index + 1) * per_image)
-        offsets[rows, 0] = rng.integers(
-            0, (height - crop_size) // STRIDE + 1, per_image
-        )
-        offsets[rows, 1] = rng.integers(0, (width - crop_size) // STRIDE + 1, per_image)
-    return owners, offsets

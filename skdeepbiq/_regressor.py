@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from ._featurizer import CNNCropFeaturizer
+from ._finetune import check_fine_tuning
 from ._images import check_images, check_readable, image_description
 from ._pooling import POOLINGS, pool_crop_features, pool_crop_scores
 from .exceptions import (
@@ -245,6 +246,7 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
             The fitted model.
         """
         self._validate_params()
+        check_fine_tuning(self.fine_tune)
         images = self._check_X(X)
         y = _check_scores(y, len(images))
         if isinstance(self.featurizer, str):  # "precomputed"
@@ -322,7 +324,8 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         on_error = "nan" if self.skip_unreadable else "raise"
         if isinstance(self.featurizer_, CNNCropFeaturizer):
             self.featurizer_.fit(kept_images, y[kept])
-            features, late = self.featurizer_._features(kept_images, on_error)
+            result = self.featurizer_.extract(kept_images, on_error=on_error)
+            features, late = result.features, result.failures
         else:
             features = np.asarray(self.featurizer_.fit_transform(kept_images, y[kept]))
             late = []
@@ -457,7 +460,7 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
             )
         images = check_images(X)
         scores = self.predict_crops(images)
-        boxes, _ = self.featurizer_._crop_boxes(images, self.featurizer_.on_error)
+        boxes = self.featurizer_.extract(images, return_boxes=True).boxes
         pooled = pool_crop_scores(scores, self.pooling)
         return [
             Bunch(boxes=image_boxes, scores=image_scores, score=float(score))

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._runtime import Runtime
+
 STRIDE = 16
 
 
@@ -90,12 +92,6 @@ def check_crop_size(crop_size: int) -> None:
         )
 
 
-def snap_boxes(boxes: np.ndarray, stride: int = STRIDE) -> np.ndarray:
-    """Move boxes up and left onto multiples of ``stride``, keeping their size."""
-    offsets = (boxes[:, :2] // stride) * stride
-    return np.concatenate([offsets, offsets + (boxes[:, 2:] - boxes[:, :2])], axis=1)
-
-
 def cut_windows(
     maps: torch.Tensor, boxes: np.ndarray, stride: int = STRIDE
 ) -> torch.Tensor:
@@ -114,13 +110,12 @@ def run_trunk(
     image: torch.Tensor,
     mean: torch.Tensor,
     std: torch.Tensor,
-    device: torch.device,
-    amp_dtype: torch.dtype | None,
+    runtime: Runtime,
 ) -> torch.Tensor:
-    """Trunk maps ``(C, h, w)`` of one uint8 image ``(3, H, W)``, on ``device``."""
-    batch = image[None].to(device, non_blocking=True)
+    """Trunk maps ``(C, h, w)`` of one uint8 image ``(3, H, W)``, on the device."""
+    batch = image[None].to(runtime.device, non_blocking=True)
     batch = batch.contiguous(memory_format=torch.channels_last).float()
     batch = batch.div_(255.0).sub_(mean).div_(std)
-    with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+    with runtime.autocast():
         maps = trunk(batch)
     return maps[0]

@@ -29,7 +29,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._cache import atomic_write
-from ._featurizer import resolve_device
+from ._runtime import resolve_device
 from ._images import check_images
 from .exceptions import (
     ImageFailure,
@@ -124,7 +124,8 @@ def _featurize_partition(featurizer, paths, offset, shard, torch_threads):
     if torch_threads is not None and torch.get_num_threads() != torch_threads:
         torch.set_num_threads(torch_threads)
     try:
-        rows, failures = featurizer._features(paths, featurizer.on_error)
+        result = featurizer.extract(paths)
+        rows, failures = result.features, result.failures
     except ImageReadError as error:
         shifted = _shift(error.failures, offset)
         raise ImageReadError.from_failures(shifted) from None

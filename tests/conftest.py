@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-import skdeepbiq._featurizer as featurizer_module
+import skdeepbiq._batching as batching_module
 
 CLIVE_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clive-dev"
 
@@ -100,12 +100,12 @@ def mobilenet_weights_cached():
 def count_forward(monkeypatch):
     """Count the crops that go through the network."""
     counter = {"calls": 0, "crops": 0}
-    original = featurizer_module._forward
+    original = batching_module.forward
 
     def counting(network, crops, *args):
         counter["calls"] += 1
         counter["crops"] += len(crops)
         return original(network, crops, *args)
 
-    monkeypatch.setattr(featurizer_module, "_forward", counting)
+    monkeypatch.setattr(batching_module, "forward", counting)
     return counter

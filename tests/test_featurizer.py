@@ -24,7 +24,8 @@ from sklearn.utils.estimator_checks import (
 )
 from torchvision.transforms.functional import pil_to_tensor
 
-import skdeepbiq._featurizer as featurizer_module
+import skdeepbiq._batching as batching_module
+import skdeepbiq._engine as engine_module
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
 from skdeepbiq._batching import forward_passes
 from skdeepbiq.exceptions import (
@@ -155,7 +156,7 @@ def test_alexnet_features_are_fc7_after_relu():
     ).fit([pixels])
     model = featurizer.network_.model
     assert featurizer.n_features_per_crop_ == 4096
-    crop = featurizer_module.cut_crops(
+    crop = engine_module.cut_crops(
         pixels, n_crops=1, crop_size=64, mode="center", seed=0
     )[0]
     batch = (
@@ -318,12 +319,12 @@ def test_rows_are_assembled_right_when_passes_mix_images(
     featurizer = CNNCropFeaturizer(**{**SMALL, "n_crops": 5}, batch_size=7)
     featurizer.fit(images)
     unmixed = featurizer.transform(images)
-    original = featurizer_module.forward_passes
+    original = batching_module.forward_passes
 
     def mixing(items, batch_size, *, mix_images):
         return original(items, batch_size, mix_images=True)
 
-    monkeypatch.setattr(featurizer_module, "forward_passes", mixing)
+    monkeypatch.setattr(batching_module, "forward_passes", mixing)
     count_forward.update(calls=0, crops=0)
     mixed = featurizer.transform(images)
     assert count_forward["calls"] == int(np.ceil(12 * 5 / 7))
@@ -423,14 +424,14 @@ def test_out_of_memory_halves_the_batch_with_a_warning_naming_batch_size(
 ):
     params = {**SMALL, "n_crops": 8, "batch_size": 16}  # passes of 8 crops
     reference = CNNCropFeaturizer(**params).fit(images).transform(images)
-    original = featurizer_module._forward
+    original = batching_module.forward
 
     def small_memory(network, crops, *args):
         if len(crops) > 4:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
         return original(network, crops, *args)
 
-    monkeypatch.setattr(featurizer_module, "_forward", small_memory)
+    monkeypatch.setattr(batching_module, "forward", small_memory)
     featurizer = CNNCropFeaturizer(**params).fit(images)
     with pytest.warns(SkDeepBIQWarning, match="Lower batch_size"):
         features = featurizer.transform(images)
@@ -441,7 +442,7 @@ def test_out_of_memory_on_one_crop_is_a_memory_error(images, monkeypatch):
     def no_memory(*args):
         raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
 
-    monkeypatch.setattr(featurizer_module, "_forward", no_memory)
+    monkeypatch.setattr(batching_module, "forward", no_memory)
     featurizer = CNNCropFeaturizer(**SMALL, batch_size=1).fit(images)
     with pytest.raises(MemoryError, match="single crop"):
         featurizer.transform(images[:1])

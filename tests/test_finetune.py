@@ -1,15 +1,26 @@
 """Fine-tuning (Exp III) and the shared-trunk computation it relies on."""
 
+import copy
+import math
 import pickle
 
 import numpy as np
 import pytest
 import torch
 from sklearn.model_selection import ShuffleSplit, cross_validate
+from sklearn.utils._param_validation import InvalidParameterError
+from torch import nn
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, FineTuning
-from skdeepbiq._finetune import class_weights, score_classes
-from skdeepbiq._trunk import snap_boxes
+from skdeepbiq._finetune import (
+    check_fine_tuning,
+    class_weights,
+    fine_tune,
+    score_classes,
+)
+from skdeepbiq._finetune_loop import learning_rate_scheduler
+from skdeepbiq._runtime import resolve_runtime
+from skdeepbiq._crops import snap_boxes
 
 from .conftest import make_images
 
@@ -100,9 +111,9 @@ def test_no_test_fold_image_reaches_fine_tuning_in_cross_validate(
     seen = []
     original = CNNCropFeaturizer._fine_tune
 
-    def recording(self, images_, y, config):
+    def recording(self, images_, y, config, *runtime):
         seen.append({img.tobytes() for img in images_})
-        return original(self, images_, y, config)
+        return original(self, images_, y, config, *runtime)
 
     monkeypatch.setattr(CNNCropFeaturizer, "_fine_tune", recording)
     cv = ShuffleSplit(n_splits=3, test_size=0.25, random_state=0)
@@ -128,7 +139,7 @@ def test_fine_tuned_regressor_pickles_and_predicts_the_same(images, scores):
 
 def test_fine_tune_true_uses_the_default_recipe_and_needs_scores(images):
     featurizer = CNNCropFeaturizer(**SMALL, fine_tune=True)
-    assert featurizer._fine_tuning().get_params() == FineTuning().get_params()
+    assert check_fine_tuning(featurizer.fine_tune).get_params() == FineTuning().get_params()
     with pytest.raises(ValueError, match="fine_tune needs the scores"):
         featurizer.fit(images)
 
@@ -187,3 +198,127 @@ def test_trunk_mode_runs_on_cuda_and_matches_the_cpu(images):
     features = gpu.fit(images).transform(images)
     scale = np.abs(cpu).max()
     assert np.abs(features - cpu).max() <= 5e-3 * scale
+
+
+def learning_rates(schedule, total_steps, peak=1e-3):
+    """The learning rate of each of ``total_steps`` steps under ``schedule``."""
+    parameter = nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([parameter], lr=peak, momentum=0.9, nesterov=True)
+    scheduler = learning_rate_scheduler(optimizer, schedule, total_steps)
+    rates = []
+    for _ in range(total_steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return np.array(rates)
+
+
+@pytest.mark.parametrize("total_steps", [1, 12, 96, 5000])
+def test_cosine_schedule_equals_the_closed_form_cosine_at_every_step(total_steps):
+    steps = np.arange(total_steps)
+    expected = 1e-3 * 0.5 * (1 + np.cos(np.pi * steps / total_steps))
+    rates = learning_rates("cosine", total_steps)
+    assert rates[0] == 1e-3
+    np.testing.assert_allclose(rates, expected, rtol=0, atol=1e-12)
+
+
+def test_constant_schedule_keeps_the_peak_learning_rate():
+    np.testing.assert_array_equal(learning_rates("constant", 50), np.full(50, 1e-3))
+
+
+def test_check_fine_tuning_turns_parameter_values_into_recipes():
+    assert check_fine_tuning(None) is None
+    assert check_fine_tuning(False) is None
+    assert check_fine_tuning(np.False_) is None
+    assert check_fine_tuning(True).get_params() == FineTuning().get_params()
+    recipe = FineTuning(objective="classes", score_range=(1, 5))
+    assert check_fine_tuning(recipe) is recipe
+
+
+@pytest.mark.parametrize(
+    "value, field",
+    [(FineTuning(epochs=0), "epochs"),
+     (FineTuning(objective="ranking"), "objective"),
+     (FineTuning(trainable="head"), "trainable"),
+     (FineTuning(class_edges=[20, 40, 60]), "class_edges"),
+     (FineTuning(class_edges=[20, 40, np.nan, 80]), "class_edges"),
+     (FineTuning(class_edges=[80, 60, 40, 20]), "class_edges"),
+     (FineTuning(class_edges=["bad", "poor", "fair", "good"]), "class_edges"),
+     (FineTuning(score_range=(5.0, 1.0)), "score_range"),
+     (FineTuning(score_range=(0.0, 50.0, 100.0)), "score_range"),
+     (FineTuning(score_range=(0.0, np.inf)), "score_range"),
+     ("yes", "fine_tune"),
+     (5, "fine_tune")],
+)  # fmt: skip
+def test_check_fine_tuning_names_fine_tune_and_the_bad_field(value, field):
+    with pytest.raises(InvalidParameterError, match="fine_tune") as error:
+        check_fine_tuning(value)
+    assert field in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "recipe, field",
+    [(FineTuning(epochs=0), "epochs"),
+     (FineTuning(objective="classes", class_edges=[1, 2, 3]), "class_edges")],
+)  # fmt: skip
+def test_a_bad_recipe_fails_in_fit_before_any_image_is_read_or_network_built(
+    tmp_path, recipe, field
+):
+    missing = [str(tmp_path / f"missing {index}.png") for index in range(3)]
+    featurizer = CNNCropFeaturizer(weights=None, fine_tune=recipe)
+    with pytest.raises(InvalidParameterError, match=f"fine_tune.*{field}"):
+        featurizer.fit(missing, [10.0, 50.0, 90.0])
+    assert not hasattr(featurizer, "network_")
+    model = DeepBIQRegressor(CNNCropFeaturizer(weights=None), fine_tune=recipe)
+    with pytest.raises(InvalidParameterError, match=f"fine_tune.*{field}"):
+        model.fit(missing, [10.0, 50.0, 90.0])
+
+
+def tiny_tail():
+    """A tail like a backbone's: a block sequence, then pooling to features."""
+    torch.manual_seed(0)
+    blocks = nn.Sequential(nn.Conv2d(4, 6, 1), nn.ReLU(), nn.Conv2d(6, 8, 1))
+    return nn.Sequential(blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def tune_tiny(tail, recipe, seed=0):
+    generator = torch.Generator().manual_seed(1)
+    maps = [torch.randn(4, 3, 4, generator=generator) for _ in range(5)]
+    return fine_tune(
+        tail, maps, [(48, 64)] * 5, np.linspace(10, 90, 5), recipe,
+        n_features=8, crop_size=32, seed=seed,
+        runtime=resolve_runtime("cpu", "float32"),
+    )  # fmt: skip
+
+
+def test_fine_tune_trains_only_the_last_blocks_and_leaves_the_tail_frozen():
+    tail = tiny_tail()
+    before = copy.deepcopy(tail.state_dict())
+    recipe = FineTuning(epochs=3, crops_per_image=3, batch_size=4, trainable=1)
+    history = tune_tiny(tail, recipe)
+    after = tail.state_dict()
+    assert history["steps"] == 3 * math.ceil(5 * 3 / 4)
+    assert len(history["loss"]) == 3 and np.isfinite(history["loss"]).all()
+    assert torch.equal(before["0.0.weight"], after["0.0.weight"])
+    assert not torch.equal(before["0.2.weight"], after["0.2.weight"])
+    assert not any(parameter.requires_grad for parameter in tail.parameters())
+
+
+@pytest.mark.parametrize("objective", ["classes", "regression"])
+def test_fine_tune_with_the_same_seed_gives_the_same_weights(objective):
+    recipe = FineTuning(objective=objective, epochs=2, crops_per_image=2)
+    first, second, other = tiny_tail(), tiny_tail(), tiny_tail()
+    assert tune_tiny(first, recipe) == tune_tiny(second, recipe)
+    tune_tiny(other, recipe, seed=1)
+    for name, weights in first.state_dict().items():
+        assert torch.equal(weights, second.state_dict()[name]), name
+    assert not torch.equal(first[0][2].weight, other[0][2].weight)
+
+
+def test_fine_tune_refuses_a_training_set_without_readable_images():
+    with pytest.raises(ValueError, match="at least one readable training image"):
+        fine_tune(
+            tiny_tail(), [], [], np.array([]), FineTuning(),
+            n_features=8, crop_size=32, seed=0,
+            runtime=resolve_runtime("cpu", "float32"),
+        )  # fmt: skip

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import skdeepbiq._featurizer as featurizer_module
+import skdeepbiq._batching as batching_module
 from skdeepbiq import CNNCropFeaturizer
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 def forward_calls(monkeypatch):
     """Crops of each network call; ``stop_after`` calls, then Ctrl-C."""
     state = {"crops": [], "stop_after": None}
-    original = featurizer_module._forward
+    original = batching_module.forward
 
     def forward(network, crops, *args):
         if (
@@ -37,7 +37,7 @@ def forward_calls(monkeypatch):
         state["crops"].append(len(crops))
         return original(network, crops, *args)
 
-    monkeypatch.setattr(featurizer_module, "_forward", forward)
+    monkeypatch.setattr(batching_module, "forward", forward)
     return state
 
 
@@ -124,16 +124,16 @@ def test_corrupt_cache_entry_is_recomputed_and_rewritten(
 CHILD = textwrap.dedent(
     """
     import sys, time
-    import skdeepbiq._featurizer as featurizer_module
+    import skdeepbiq._batching as batching_module
     from skdeepbiq import CNNCropFeaturizer
 
-    original = featurizer_module._forward
+    original = batching_module.forward
 
     def slow(*args):
         time.sleep(0.4)
         return original(*args)
 
-    featurizer_module._forward = slow
+    batching_module.forward = slow
     cache, paths = sys.argv[1], sys.argv[2:]
     CNNCropFeaturizer(
         backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32,

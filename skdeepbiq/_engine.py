@@ -1,0 +1,318 @@
+"""The engine: images in, per-image crop features (and where the crops are) out.
+
+It reads and crops images (in the calling thread between forward passes, or
+ahead of them in worker threads), groups the crops into forward passes
+(:mod:`skdeepbiq._batching`), and yields one :class:`ImageRows` per image as
+soon as all its crops have gone through: the features, the crop boxes in the
+image's own pixels and its size, so that every caller (features, crop
+scores, quality maps) decodes an image once. With a shared trunk
+(:mod:`skdeepbiq._trunk`), the trunk runs once over each image and its
+crops are windows of the trunk's maps.
+
+:class:`CNNCropFeaturizer` builds an :class:`Engine` per call from its
+fitted network, its :class:`~skdeepbiq._crops.CropSpec` and the call's
+:class:`~skdeepbiq._runtime.Runtime`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torchvision.transforms.functional as TF
+
+from . import _batching
+from ._cache import FeatureCache, image_key
+from ._crops import CropSpec, scale_boxes
+from ._images import load_image
+from ._runtime import Runtime
+from ._trunk import cut_windows, run_trunk
+from .exceptions import ImageFailure, ImageReadError
+
+
+class Prepared(NamedTuple):
+    """One decoded image, ready for the network.
+
+    ``payload`` is the crops as a uint8 tensor (n_crops, 3, s, s) in
+    channels-last layout, or, with a shared trunk, the working-size image
+    (3, H, W) and its snapped boxes. ``boxes`` are the crops' boxes in the
+    image's own pixels; ``shape`` its ``(height, width)`` as read.
+    """
+
+    payload: object
+    boxes: np.ndarray
+    shape: tuple[int, int]
+
+
+class ImageRows(NamedTuple):
+    """The crop features of one image and where its crops are.
+
+    ``features`` has shape (n_crops, n_features_per_crop); ``boxes`` (n_crops,
+    4) in the image's own pixels; ``shape`` is the image's ``(height,
+    width)``.
+    """
+
+    index: int
+    features: np.ndarray
+    boxes: np.ndarray
+    shape: tuple[int, int]
+
+
+def cache_key(image) -> str | None:
+    """Cache key of an image, or None when its file cannot be stat'ed."""
+    try:
+        return image_key(image)
+    except OSError:
+        return None
+
+
+def place_crops(pixels: np.ndarray, spec: CropSpec) -> tuple[torch.Tensor, np.ndarray]:
+    """The working-size image (uint8, (3, H, W)) and its crop boxes there.
+
+    Resized with torchvision's v1 ``resize``: transforms v2 rounds uint8
+    images differently, and features must stay bit-identical.
+    """
+    if not pixels.flags.writeable:
+        pixels = pixels.copy()
+    image = torch.from_numpy(pixels).permute(2, 0, 1)
+    working, boxes = spec.locate(pixels)
+    if working != tuple(pixels.shape[:2]):
+        image = TF.resize(image, list(working), antialias=True)
+    return image, boxes
+
+
+def crops_of(image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
+    """The crops under ``boxes`` of a uint8 image (3, H, W).
+
+    A uint8 tensor of shape (n_crops, 3, s, s) in channels-last memory
+    format: each crop is a copy of whole pixel rows of the decoded image, in
+    the layout the network runs in.
+    """
+    rows = image.permute(1, 2, 0)  # (H, W, 3): a view of the decoded pixels
+    crops = torch.stack(
+        [rows[top:bottom, left:right] for left, top, right, bottom in boxes.tolist()]
+    )
+    return crops.permute(0, 3, 1, 2)
+
+
+def cut_crops(
+    pixels: np.ndarray, *, n_crops: int, crop_size: int, mode: str, seed: int
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Cut the crops of one RGB image: :func:`crops_of` its working image.
+
+    Returns the crops and their boxes in the working-size image (see
+    :func:`skdeepbiq._crops.working_size`).
+    """
+    spec = CropSpec(n_crops=n_crops, crop_size=crop_size, mode=mode, seed=seed)
+    image, boxes = place_crops(pixels, spec)
+    return crops_of(image, boxes), boxes
+
+
+def prepare(image, index: int, spec: CropSpec, trunk: bool) -> Prepared:
+    """Decode ``image`` (``X[index]``) and cut its crops (or place them)."""
+    pixels = load_image(image, index)
+    working_image, boxes = place_crops(pixels, spec)
+    shape = tuple(pixels.shape[:2])
+    in_image = scale_boxes(boxes, tuple(working_image.shape[1:]), shape)
+    payload = (working_image, boxes) if trunk else crops_of(working_image, boxes)
+    return Prepared(payload, in_image, shape)
+
+
+def crop_boxes_of(images: list, spec: CropSpec, failures: list | None):
+    """``(boxes, shape)`` of each image, without the network.
+
+    Unreadable images raise, or, when ``failures`` is a list, are appended
+    to it and get None.
+    """
+    located = []
+    for index, image in enumerate(images):
+        try:
+            pixels = load_image(image, index)
+        except ImageReadError as error:
+            if failures is None:
+                raise
+            failures.extend(error.failures)
+            located.append(None)
+            continue
+        located.append((spec.image_boxes(pixels), tuple(pixels.shape[:2])))
+    return located
+
+
+def read_ahead(
+    indices, read: Callable[[int], object], n_threads: int, lookahead: int
+) -> Iterator[tuple[int, Callable[[], object]]]:
+    """``(index, call returning read(index))`` in order.
+
+    With threads, images are read ahead by ``n_threads`` workers, at most
+    ``lookahead`` ahead; with none, each is read when its call is made.
+    """
+    if n_threads == 0:
+        for index in indices:
+            yield index, functools.partial(read, index)
+        return
+    with ThreadPoolExecutor(n_threads) as pool:
+        pending = deque()
+        queue = iter(indices)
+        for index in queue:
+            pending.append((index, pool.submit(read, index)))
+            if len(pending) >= lookahead:
+                break
+        while pending:
+            index, future = pending.popleft()
+            next_index = next(queue, None)
+            if next_index is not None:
+                pending.append((next_index, pool.submit(read, next_index)))
+            yield index, future.result
+
+
+class Engine:
+    """A fitted network on one :class:`Runtime`, cutting crops by a :class:`CropSpec`.
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        Crops -> features, on ``runtime.device``; with ``trunk``, the tail
+        (windows of trunk maps -> features).
+    mean, std : tuple of float
+        Per-channel normalisation of the weights.
+    spec : CropSpec
+        Where each image's crops are.
+    runtime : Runtime
+        Device, precision, batch size and reading threads of this call.
+    trunk : torch.nn.Module, default=None
+        Image -> stride-16 maps, for shared-trunk computation.
+    trunk_cache : FeatureCache, default=None
+        Where trunk maps are kept between calls.
+    """
+
+    def __init__(self, network, mean, std, spec, runtime, trunk=None, trunk_cache=None):
+        self.network = network
+        self.spec = spec
+        self.runtime = runtime
+        self.trunk = trunk
+        self.trunk_cache = trunk_cache
+        device = runtime.device
+        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(std, device=device).view(1, 3, 1, 1)
+
+    def prepared(self, images: list, indices, failures: list | None = None):
+        """``(index, Prepared)`` of ``images[indices]``, in order.
+
+        Images that fail to decode raise, or, when ``failures`` is a list,
+        are appended to it and skipped.
+        """
+        read = functools.partial(self._prepare, images)
+        n_threads = self.runtime.reader_threads
+        n_crops = max(1, self.spec.n_crops)
+        lookahead = max(2, self.runtime.batch_size // n_crops + 1) + 2 * n_threads
+        for index, result in read_ahead(indices, read, n_threads, lookahead):
+            try:
+                item = result()
+            except ImageReadError as error:
+                if failures is None:
+                    raise
+                failures.extend(error.failures)
+                continue
+            if self.trunk is None and self.runtime.pin_memory:
+                item = item._replace(payload=item.payload.pin_memory())
+            yield index, item
+
+    def _prepare(self, images: list, index: int) -> Prepared:
+        return prepare(images[index], index, self.spec, self.trunk is not None)
+
+    def trunk_maps(self, image, working_image: torch.Tensor) -> torch.Tensor:
+        """Trunk maps ``(C, h, w)`` of one image, from the cache when there."""
+        key = cache_key(image) if self.trunk_cache is not None else None
+        if key is not None:
+            stored = self.trunk_cache.load(key)
+            if stored is not None and stored.ndim == 3:
+                return torch.from_numpy(stored).to(self.runtime.device)
+        with torch.inference_mode():
+            maps = run_trunk(
+                self.trunk, working_image, self.mean, self.std, self.runtime
+            ).float()
+        if key is not None:
+            self.trunk_cache.save(key, maps.cpu().numpy())
+        return maps
+
+    def _crops(self, images: list, prepared, meta: dict):
+        """``(index, crops)`` for the passes; boxes and shapes kept in ``meta``."""
+        for index, item in prepared:
+            crops = item.payload
+            if self.trunk is not None:
+                working_image, snapped = crops
+                crops = cut_windows(self.trunk_maps(images[index], working_image), snapped)
+            meta[index] = item
+            yield index, crops
+
+    def stream(self, images: list, indices, failures: list | None = None):
+        """Yield :class:`ImageRows` of ``images[indices]``, in that order.
+
+        Crops of consecutive images share passes of ``batch_size`` on CUDA;
+        on the CPU a pass holds one image's crops. An image's rows are
+        yielded as soon as all its crops went through. Images that cannot
+        be decoded raise, or are added to ``failures`` when it is a list.
+        """
+        if not indices:
+            return
+        meta, parts = {}, {}
+        prepared = self.prepared(images, indices, failures)
+        passes = _batching.forward_passes(
+            self._crops(images, prepared, meta),
+            self.runtime.batch_size,
+            mix_images=self.runtime.mix_images,
+        )
+        for crops, owners in passes:
+            with torch.inference_mode():
+                features = _batching.forward_splitting_on_oom(
+                    self.network, crops, self.mean, self.std, self.runtime
+                )
+            start = 0
+            for index, count, last in owners:
+                parts.setdefault(index, []).append(features[start : start + count])
+                start += count
+                if last:
+                    item = meta.pop(index)
+                    rows = np.concatenate(parts.pop(index))
+                    yield ImageRows(index, rows, item.boxes, item.shape)
+
+
+def collect_trunk_maps(engine: Engine, images: list, failures: list | None):
+    """Trunk maps of each readable image, for fine-tuning.
+
+    Returns ``(maps, working sizes, kept indices)``; the maps are float32
+    tensors on the device, outside inference mode so that autograd can use
+    them.
+    """
+    maps, sizes, kept = [], [], []
+    for index, item in engine.prepared(images, range(len(images)), failures):
+        working_image, _ = item.payload
+        maps.append(engine.trunk_maps(images[index], working_image).float().clone())
+        sizes.append(tuple(working_image.shape[1:]))
+        kept.append(index)
+    return maps, sizes, kept
+
+
+def cached_rows(cache: FeatureCache | None, images: list, n_features: int):
+    """Cache keys of ``images`` and the rows already cached (index -> row)."""
+    if cache is None:
+        return None, {}
+    keys = [cache_key(image) for image in images]
+    found = {}
+    for index, key in enumerate(keys):
+        if key is not None:
+            row = cache.load(key, n_features)
+            if row is not None:
+                found[index] = row
+    return keys, found
+
+
+def nan_failures(output: np.ndarray, failures: list[ImageFailure]) -> None:
+    """Sort ``failures`` by index and set their rows of ``output`` to NaN."""
+    failures.sort(key=lambda failure: failure.index)
+    output[[failure.index for failure in failures]] = np.nan
