@@ -42,8 +42,8 @@ from PIL import Image
 from torchvision import transforms
 
 from skdeepbiq import CNNCropFeaturizer
-from skdeepbiq._batching import forward_passes, resolve_batch_size
-from skdeepbiq._featurizer import autocast_dtype, resolve_device
+from skdeepbiq._batching import forward_passes
+from skdeepbiq._runtime import autocast_dtype, resolve_batch_size, resolve_device
 from skdeepbiq._trunk import TRUNK_BACKBONES
 
 
