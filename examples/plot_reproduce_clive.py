@@ -13,8 +13,12 @@ ours, ``report.json`` and PNG plots.
   concatenation and prediction pooling, for several numbers of crops; the
   number reported is chosen by two-sample t-tests over the splits, as in
   the paper.
-- Exp III: the network fine-tuned on the training images of each split (a
-  GPU job; left out here).
+- Exp III: the network fine-tuned on the training images of each split with
+  the paper's recipe, ``FineTuning(objective="classes")`` (five MOS classes,
+  crops weighted against the classes' imbalance);
+  ``regression_fine_tuning=True`` adds rows tuned with skdeepbiq's own
+  regression objective, labelled as such. It tunes the network once per
+  split (a GPU job; left out here).
 
 On CLIVE the protocol is 10 random 80/20 splits of the images and medians
 over the splits. The full run on clive-dev's 812 photos takes about 10
@@ -34,14 +38,15 @@ than the paper's.
 # ---------------------
 # ``reproduce`` takes a CSV manifest, a database folder, or a
 # :class:`~sklearn.utils.Bunch` from :mod:`skdeepbiq.datasets` with image
-# ``paths``; a subset is a Bunch with every per-image entry indexed.
+# ``paths``; :func:`~skdeepbiq.datasets.load_dataset` recognises the first
+# two by their files. A subset is a Bunch with every per-image entry indexed.
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import numpy as np
 from sklearn.utils import Bunch
 
-from skdeepbiq.datasets import load_manifest, make_synthetic_iqa
+from skdeepbiq.datasets import load_dataset, make_synthetic_iqa
 from skdeepbiq.weights import list_cached_weights
 
 
@@ -71,7 +76,7 @@ weights_cached = any(
 )
 clive_dev = find_clive_dev()
 if clive_dev is not None and weights_cached:
-    data = load_manifest(clive_dev / "mos.csv")
+    data = load_dataset(clive_dev)  # a folder holding mos.csv: a manifest
     chosen = np.random.default_rng(3).choice(len(data.y), size=100, replace=False)
     dataset = subset(data, chosen)
     settings = {}

@@ -1,13 +1,35 @@
-"""skdeepbiq: DeepBIQ blind image quality assessment for scikit-learn."""
+"""skdeepbiq: DeepBIQ blind image quality assessment for scikit-learn.
 
-from ._featurizer import CNNCropFeaturizer
-from ._finetune import FineTuning
-from ._maps import quality_maps
-from ._pooling import CropPooler
-from ._pretrained import load_model, load_pretrained, save_model
-from ._regressor import DeepBIQRegressor
+The public names are imported on first use (PEP 562), so that ``import
+skdeepbiq`` (and the command line's ``--help``) does not import torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what static tools see; at run time see __getattr__
+    from ._featurizer import CNNCropFeaturizer
+    from ._finetune import FineTuning
+    from ._maps import quality_maps
+    from ._pooling import CropPooler
+    from ._pretrained import load_model, load_pretrained, save_model
+    from ._regressor import DeepBIQRegressor
 
 __version__ = "0.1.0.dev0"
+
+#: Public name -> the private module that defines it.
+_EXPORTS = {
+    "CNNCropFeaturizer": "._featurizer",
+    "CropPooler": "._pooling",
+    "DeepBIQRegressor": "._regressor",
+    "FineTuning": "._finetune",
+    "load_model": "._pretrained",
+    "load_pretrained": "._pretrained",
+    "quality_maps": "._maps",
+    "save_model": "._pretrained",
+}
 
 __all__ = [
     "CNNCropFeaturizer",
@@ -20,3 +42,16 @@ __all__ = [
     "quality_maps",
     "save_model",
 ]
+
+
+def __getattr__(name: str):
+    """Import a public name's module the first time the name is used."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

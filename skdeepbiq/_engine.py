@@ -24,29 +24,15 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-import torchvision.transforms.functional as TF
+from sklearn.utils import Bunch
+from tqdm.auto import tqdm
 
 from . import _batching
 from ._cache import FeatureCache, image_key
-from ._crops import CropSpec, scale_boxes
-from ._images import load_image
-from ._runtime import Runtime
+from ._cutting import Prepared, crop_boxes_of, prepare
+from ._images import check_readable
 from ._trunk import cut_windows, run_trunk
-from .exceptions import ImageFailure, ImageReadError
-
-
-class Prepared(NamedTuple):
-    """One decoded image, ready for the network.
-
-    ``payload`` is the crops as a uint8 tensor (n_crops, 3, s, s) in
-    channels-last layout, or, with a shared trunk, the working-size image
-    (3, H, W) and its snapped boxes. ``boxes`` are the crops' boxes in the
-    image's own pixels; ``shape`` its ``(height, width)`` as read.
-    """
-
-    payload: object
-    boxes: np.ndarray
-    shape: tuple[int, int]
+from .exceptions import ImageReadError
 
 
 class ImageRows(NamedTuple):
@@ -69,78 +55,6 @@ def cache_key(image) -> str | None:
         return image_key(image)
     except OSError:
         return None
-
-
-def place_crops(pixels: np.ndarray, spec: CropSpec) -> tuple[torch.Tensor, np.ndarray]:
-    """The working-size image (uint8, (3, H, W)) and its crop boxes there.
-
-    Resized with torchvision's v1 ``resize``: transforms v2 rounds uint8
-    images differently, and features must stay bit-identical.
-    """
-    if not pixels.flags.writeable:
-        pixels = pixels.copy()
-    image = torch.from_numpy(pixels).permute(2, 0, 1)
-    working, boxes = spec.locate(pixels)
-    if working != tuple(pixels.shape[:2]):
-        image = TF.resize(image, list(working), antialias=True)
-    return image, boxes
-
-
-def crops_of(image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
-    """The crops under ``boxes`` of a uint8 image (3, H, W).
-
-    A uint8 tensor of shape (n_crops, 3, s, s) in channels-last memory
-    format: each crop is a copy of whole pixel rows of the decoded image, in
-    the layout the network runs in.
-    """
-    rows = image.permute(1, 2, 0)  # (H, W, 3): a view of the decoded pixels
-    crops = torch.stack(
-        [rows[top:bottom, left:right] for left, top, right, bottom in boxes.tolist()]
-    )
-    return crops.permute(0, 3, 1, 2)
-
-
-def cut_crops(
-    pixels: np.ndarray, *, n_crops: int, crop_size: int, mode: str, seed: int
-) -> tuple[torch.Tensor, np.ndarray]:
-    """Cut the crops of one RGB image: :func:`crops_of` its working image.
-
-    Returns the crops and their boxes in the working-size image (see
-    :func:`skdeepbiq._crops.working_size`).
-    """
-    spec = CropSpec(n_crops=n_crops, crop_size=crop_size, mode=mode, seed=seed)
-    image, boxes = place_crops(pixels, spec)
-    return crops_of(image, boxes), boxes
-
-
-def prepare(image, index: int, spec: CropSpec, trunk: bool) -> Prepared:
-    """Decode ``image`` (``X[index]``) and cut its crops (or place them)."""
-    pixels = load_image(image, index)
-    working_image, boxes = place_crops(pixels, spec)
-    shape = tuple(pixels.shape[:2])
-    in_image = scale_boxes(boxes, tuple(working_image.shape[1:]), shape)
-    payload = (working_image, boxes) if trunk else crops_of(working_image, boxes)
-    return Prepared(payload, in_image, shape)
-
-
-def crop_boxes_of(images: list, spec: CropSpec, failures: list | None):
-    """``(boxes, shape)`` of each image, without the network.
-
-    Unreadable images raise, or, when ``failures`` is a list, are appended
-    to it and get None.
-    """
-    located = []
-    for index, image in enumerate(images):
-        try:
-            pixels = load_image(image, index)
-        except ImageReadError as error:
-            if failures is None:
-                raise
-            failures.extend(error.failures)
-            located.append(None)
-            continue
-        located.append((spec.image_boxes(pixels), tuple(pixels.shape[:2])))
-    return located
 
 
 def read_ahead(
@@ -312,7 +226,74 @@ def cached_rows(cache: FeatureCache | None, images: list, n_features: int):
     return keys, found
 
 
-def nan_failures(output: np.ndarray, failures: list[ImageFailure]) -> None:
-    """Sort ``failures`` by index and set their rows of ``output`` to NaN."""
+def readable(images: list, todo: list[int], on_error: str):
+    """The images of ``todo`` that pass :func:`check_readable`, and the others.
+
+    With ``on_error="raise"`` any failure raises :class:`ImageReadError`
+    before the network starts.
+    """
+    failures = check_readable(images, todo)
+    if failures and on_error == "raise":
+        raise ImageReadError.from_failures(
+            failures, context=" (checked before running the network)"
+        )
+    failed = {failure.index for failure in failures}
+    return [index for index in todo if index not in failed], failures
+
+
+def extract_rows(
+    engine: Engine,
+    images: list,
+    *,
+    n_features: int,
+    cache: FeatureCache | None,
+    on_error: str,
+    progress: dict,
+    return_boxes: bool = False,
+) -> Bunch:
+    """Crop features of ``images``: cached rows, the others streamed.
+
+    With a dense grid (``engine.spec.dense_stride``) each image's features
+    are an array (n_crops_i, n_features_per_crop) in a list, and nothing is
+    cached; else rows of ``n_features`` in an array, NaN for failures.
+    Returns a Bunch with ``features``, ``failures`` (sorted) and, with
+    ``return_boxes``, ``boxes`` and ``shapes`` (cached images are decoded
+    for them, not run; unreadable ones get NaN boxes, or None in a dense
+    grid), else None for both.
+    """
+    dense = engine.spec.dense_stride is not None
+    keys, found = cached_rows(None if dense else cache, images, n_features)
+    todo, failures = readable(
+        images, [i for i in range(len(images)) if i not in found], on_error
+    )
+    if dense:
+        features = [None] * len(images)
+    else:
+        features = np.empty((len(images), n_features), dtype=np.float32)
+        for index, row in found.items():
+            features[index] = row
+    boxes, shapes = [None] * len(images), [None] * len(images)
+    skipped = None if on_error == "raise" else failures
+    initial = len(images) - len(todo)
+    with tqdm(total=len(images), initial=initial, **progress) as bar:
+        for rows in engine.stream(images, todo, skipped):
+            index = rows.index
+            features[index] = rows.features if dense else rows.features.reshape(-1)
+            boxes[index], shapes[index] = rows.boxes, rows.shape
+            if keys is not None and keys[index] is not None:
+                cache.save(keys[index], features[index])
+            bar.update(1)
     failures.sort(key=lambda failure: failure.index)
-    output[[failure.index for failure in failures]] = np.nan
+    if not dense:
+        features[[failure.index for failure in failures]] = np.nan
+    if not return_boxes:
+        return Bunch(features=features, boxes=None, shapes=None, failures=failures)
+    cached = sorted(found)
+    located = crop_boxes_of([images[index] for index in cached], engine.spec, [])
+    for index, place in zip(cached, located, strict=True):
+        if place is not None:
+            boxes[index], shapes[index] = place
+    if not dense:
+        for failure in failures:
+            boxes[failure.index] = np.full((engine.spec.n_crops, 4), np.nan)
+    return Bunch(features=features, boxes=boxes, shapes=shapes, failures=failures)

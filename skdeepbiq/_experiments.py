@@ -1,27 +1,30 @@
-"""Running model configurations over splits on precomputed features, resumably.
+"""The paper's experiments: Exp I, Exp II and its number of crops, Exp III.
 
-The machinery of :mod:`skdeepbiq.reproduce`: each (experiment,
-configuration, split) is fitted with ``DeepBIQRegressor(featurizer=
-"precomputed")`` on features computed once, scored, and written to its own
-JSON file as soon as it finishes; a rerun with the same settings reads the
-file back instead of refitting. Also the metrics of one split and the
-t-test choice of the number of crops.
+Each experiment computes its CNN features once per image and crop setting
+(cached in the featurizer's ``memory``) and hands them to
+:class:`~skdeepbiq._splits.SplitRunner`, which fits and scores each
+configuration on each split. Exp III fine-tunes the backbone on each split's
+training images with the paper's recipe, ``FineTuning(objective="classes")``,
+and, when asked, with skdeepbiq's own regression objective as well.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import warnings
-from pathlib import Path
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from numbers import Integral
 
-import joblib
 import numpy as np
 from scipy import stats
+from sklearn.utils import Bunch
 
-from .model_selection import ReferenceSplit, clive_splits, median_scores
+from ._splits import SplitRunner, jsonable, summarize
 
+EXPERIMENTS = ("I", "II", "III")
+DEFAULT_CROP_COUNTS = (1, 5, 10, 15, 20, 25)
 #: Exp II fusions: name -> (DeepBIQRegressor fusion, pooling).
 FUSIONS = {
     "feature-mean": ("feature", "mean"),
@@ -33,70 +36,209 @@ FINE_TUNED = {
     "feature-mean": ("feature", "mean", 20),
     "prediction-mean": ("prediction", "mean", 25),
 }
-#: Multiples of the default C tried on the validation part (reference splits).
-C_FACTORS = (0.1, 1.0, 10.0)
+#: Name prefix of Exp III's configurations tuned with the regression objective.
+REGRESSION_PREFIX = "regression-"
 
 
-class SplitStore:
-    """One JSON file per (experiment, configuration, split), written atomically."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.computed = 0
-        self.reused = 0
-
-    def path(self, name: str) -> Path:
-        return self.folder / f"{name}.json"
-
-    def load(self, name: str, fingerprint: str) -> dict | None:
-        """The record of a finished split made with the same settings, or None."""
-        try:
-            record = json.loads(self.path(name).read_text())
-        except (OSError, ValueError):
-            return None
-        return record if record.get("fingerprint") == fingerprint else None
-
-    def save(self, name: str, record: dict) -> None:
-        path = self.path(name)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(json.dumps(jsonable(record)))
-        os.replace(temporary, path)
+def check_experiments(experiments) -> tuple[str, ...]:
+    """The chosen experiments among :data:`EXPERIMENTS`, in the paper's order."""
+    if isinstance(experiments, str):
+        experiments = [experiments]
+    chosen = [str(name).upper() for name in experiments]
+    unknown = [name for name in chosen if name not in EXPERIMENTS]
+    if unknown or not chosen:
+        raise ValueError(
+            f"experiments must be among {list(EXPERIMENTS)}, got {list(experiments)}"
+        )
+    return tuple(name for name in EXPERIMENTS if name in chosen)
 
 
-def jsonable(value):
-    """``value`` with numpy types as Python ones and NaN / inf as None."""
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [jsonable(item) for item in value]
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    return value
+def check_crop_counts(crop_counts) -> tuple[int, ...]:
+    """The numbers of crops of Exp II, sorted and without repeats."""
+    counts = list(crop_counts)
+    if not counts or not all(
+        isinstance(count, Integral) and not isinstance(count, bool) and count >= 1
+        for count in counts
+    ):
+        raise ValueError(f"crop_counts must be integers >= 1, got {crop_counts!r}")
+    return tuple(sorted({int(count) for count in counts}))
 
 
-# Scores and the choice of the number of crops --------------------------------
+@dataclass
+class Study:
+    """What the experiments share: the dataset, the split runner, the featurizer.
 
-
-def split_scores(y_true, y_pred, mos_std=None) -> dict:
-    """The metrics of one test part: PLCC, SROCC, KROCC, RMSE, MAE, nMAE, ...
-
-    ``within_<k>_std`` for k = 1, 2, 3 when ``mos_std`` is given.
+    ``featurizer_params`` are the :class:`~skdeepbiq.CNNCropFeaturizer`
+    parameters common to every experiment; ``timing`` collects the seconds
+    of each step.
     """
-    from . import metrics
 
-    scores = {
-        name: getattr(metrics, name)(y_true, y_pred)
-        for name in ("plcc", "srocc", "krocc", "rmse", "mae", "nmae")
+    data: Bunch
+    runner: SplitRunner
+    featurizer_params: dict
+    timing: dict = field(default_factory=dict)
+
+    def feature_config(self, **params) -> dict:
+        """The settings that decide the features, for the splits' fingerprints."""
+        common = self.featurizer_params
+        return {
+            "backbone": common["backbone"],
+            "weights": str(common["weights"]),
+            "crop_size": common["crop_size"],
+            "random_state": common["random_state"],
+            **params,
+        }
+
+    def features(self, train=None, **params) -> np.ndarray:
+        """Crop features of every image, of shape (n_images, n_crops, n_features).
+
+        The featurizer is fitted on all images, or on the images ``train``
+        indexes and their scores (fine-tuning sees those only).
+        """
+        from ._featurizer import CNNCropFeaturizer
+
+        paths = list(self.data.paths)
+        featurizer = CNNCropFeaturizer(**self.featurizer_params, **params)
+        if train is None:
+            featurizer.fit(paths)
+        else:
+            featurizer.fit([paths[i] for i in train], self.data.y[train])
+        rows = featurizer.transform(paths)
+        return rows.reshape(len(paths), featurizer.n_crops_, -1)
+
+    @contextmanager
+    def timed(self, step: str):
+        """Record the seconds the ``with`` block takes as ``timing[step]``."""
+        started = time.perf_counter()
+        yield
+        self.timing[step] = time.perf_counter() - started
+
+
+# The experiments ---------------------------------------------------------------
+
+
+def run_exp_i(study: Study) -> dict:
+    """Exp I: the central crop of the image resized to 256, one per image."""
+    with study.timed("features_I"):
+        center = study.features(crops="center")
+    with study.timed("splits_I"):
+        return study.runner.run(
+            "I",
+            {"center": ("prediction", "mean", 1)},
+            center,
+            study.feature_config(crops="center"),
+        )
+
+
+def run_exp_ii(study: Study, crop_counts: tuple[int, ...]) -> dict:
+    """Exp II: random crops, each fusion of :data:`FUSIONS` at each count.
+
+    The first ``k`` of the same ``max(crop_counts)`` crops per image.
+    """
+    n_max = max(crop_counts)
+    with study.timed("features_II"):
+        random_crops = study.features(crops="random", n_crops=n_max)
+    configs = {
+        f"{name}-k{count}": (fusion, pooling, count)
+        for name, (fusion, pooling) in FUSIONS.items()
+        for count in crop_counts
     }
-    if mos_std is not None:
-        for k in (1, 2, 3):
-            scores[f"within_{k}_std"] = metrics.within_k_std(
-                y_true, y_pred, mos_std, k=k
+    with study.timed("splits_II"):
+        return study.runner.run(
+            "II",
+            configs,
+            random_crops,
+            study.feature_config(crops="random", n_crops=n_max),
+        )
+
+
+def run_exp_iii(study: Study, crop_counts: tuple[int, ...], recipes: dict) -> dict:
+    """Exp III: the configurations of :data:`FINE_TUNED`, tuned on each split.
+
+    ``recipes`` maps a prefix of the configuration names to the featurizer
+    parameters of one fine-tuning recipe (see :func:`exp_iii_recipes`).
+    The network is tuned on each split's training images only; each
+    record's ``fine_tune`` holds the recipe's parameters.
+    """
+    configs = {  # the paper's numbers of crops, within max(crop_counts)
+        name: (fusion, pooling, min(count, max(crop_counts)))
+        for name, (fusion, pooling, count) in FINE_TUNED.items()
+    }
+    n_max = max(count for _, _, count in configs.values())
+    records = {}
+    with study.timed("III"):
+        for prefix, params in recipes.items():
+            recipe = {"fine_tune": describe_fine_tuning(params.get("fine_tune"))}
+            others = {  # other featurizer parameters, for the fingerprints
+                key: repr(value) for key, value in params.items() if key != "fine_tune"
+            }
+
+            def tuned(index, train, params=params):
+                return study.features(train, crops="random", n_crops=n_max, **params)
+
+            records |= study.runner.run(
+                "III",
+                {prefix + name: config for name, config in configs.items()},
+                tuned,
+                study.feature_config(crops="random", n_crops=n_max, **others, **recipe),
+                details=recipe,
             )
-    return scores
+    return records
+
+
+# Exp III's fine-tuning recipes ---------------------------------------------------
+
+
+def paper_fine_tuning(y) -> dict:
+    """The paper's recipe: ``FineTuning(objective="classes")`` on the score scale.
+
+    Five crisp classes of the scale (bad, poor, fair, good, excellent),
+    crops weighted against the classes' imbalance. Scores within 0-100 that
+    span more than half of it get the paper's classes of the 0-100 scale;
+    other scales are cut into five equal classes of their observed range.
+    """
+    from ._finetune import FineTuning
+
+    low, high = float(np.min(y)), float(np.max(y))
+    paper_scale = 0 <= low and high <= 100 and high - low > 50
+    score_range = (0.0, 100.0) if paper_scale else (low, high)
+    return {"fine_tune": FineTuning(objective="classes", score_range=score_range)}
+
+
+def exp_iii_recipes(y, fine_tune_params=None, regression=False) -> dict:
+    """Exp III's featurizer parameters, by prefix of the configuration names.
+
+    ``""``: ``fine_tune_params``, or the paper's recipe
+    (:func:`paper_fine_tuning`) when None. :data:`REGRESSION_PREFIX`, when
+    ``regression``: skdeepbiq's own, ``FineTuning()``'s defaults (the
+    regression objective). Each ``fine_tune`` is validated here, before any
+    network work.
+    """
+    from ._finetune import FineTuning
+
+    recipes = {
+        "": paper_fine_tuning(y) if fine_tune_params is None else dict(fine_tune_params)
+    }
+    if regression:
+        recipes[REGRESSION_PREFIX] = {"fine_tune": FineTuning()}
+    for params in recipes.values():
+        describe_fine_tuning(params.get("fine_tune"))
+    return recipes
+
+
+def describe_fine_tuning(fine_tune) -> dict | None:
+    """The parameters of the recipe that runs for ``fine_tune``, as plain values.
+
+    None when ``fine_tune`` does not tune; True is ``FineTuning()``. A bad
+    recipe raises, as the featurizer's ``fit`` would.
+    """
+    from ._finetune import check_fine_tuning
+
+    recipe = check_fine_tuning(fine_tune)
+    return None if recipe is None else jsonable(recipe.get_params())
+
+
+# The number of crops of Exp II ----------------------------------------------------
 
 
 def choose_crop_count(srocc_by_count: dict, alpha=0.05) -> dict:
@@ -150,165 +292,6 @@ def choose_crop_count(srocc_by_count: dict, alpha=0.05) -> dict:
     }
 
 
-# Running the configurations over the splits ----------------------------------
-
-
-def _index_hash(indices) -> str:
-    return joblib.hash(np.asarray(indices, dtype=np.int64))
-
-
-class SplitRunner:
-    """Fits and scores configurations on features, one split at a time.
-
-    Splits already on disk with the same settings (data, features, every
-    parameter of the model, split indices) are read back, not refit.
-    """
-
-    def __init__(self, data, splits, store: SplitStore, base_c: float, verbose):
-        self.data = data
-        self.splits = splits  # [(train, validation, test)], validation maybe empty
-        self.store = store
-        self.base_c = base_c
-        self.verbose = verbose
-        self.dataset_hash = joblib.hash((list(data.paths), data.y))
-
-    def model(self, fusion: str, pooling: str, n_crops: int):
-        """The package's DeepBIQRegressor on precomputed features; C / k to concatenate."""
-        from ._regressor import DeepBIQRegressor, default_regressor
-
-        c_value = self.base_c / n_crops if fusion == "concatenation" else self.base_c
-        return DeepBIQRegressor(
-            "precomputed",
-            regressor=default_regressor().set_params(C=c_value),
-            fusion=fusion,
-            pooling=pooling,
-        )
-
-    def _fingerprint(self, model, feature_config: dict, n_crops: int, parts) -> str:
-        params = model.get_params(deep=True)
-        return joblib.hash(
-            {
-                "version": 1,
-                "dataset": self.dataset_hash,
-                "features": feature_config,
-                "n_crops": n_crops,
-                "model": {k: v for k, v in params.items() if not hasattr(v, "fit")},
-                "C_factors": C_FACTORS if len(parts[1]) else None,
-                "parts": [_index_hash(part) for part in parts],
-            }
-        )
-
-    def run(self, experiment: str, configs: dict, features, feature_config: dict):
-        """Records of every (configuration, split), by configuration.
-
-        ``configs`` maps a name to ``(fusion, pooling, n_crops)``;
-        ``features`` is an array of shape (n_images, n_crops, n_features),
-        or a function of ``(split_index, train)`` returning one (Exp III),
-        called only for splits with configurations left to fit.
-        """
-        from tqdm.auto import tqdm
-
-        records = {name: [] for name in configs}
-        with tqdm(
-            total=len(configs) * len(self.splits),
-            desc=f"Exp {experiment} splits",
-            unit="fit",
-            disable=not self.verbose,
-        ) as progress:
-            for index, parts in enumerate(self.splits):
-                todo = []
-                for name, (fusion, pooling, n_crops) in configs.items():
-                    key = f"{experiment}_{name}_split{index:03d}"
-                    model = self.model(fusion, pooling, n_crops)
-                    fingerprint = self._fingerprint(
-                        model, feature_config, n_crops, parts
-                    )
-                    record = self.store.load(key, fingerprint)
-                    if record is None:
-                        todo.append((name, key, fingerprint, model, n_crops))
-                        continue
-                    self.store.reused += 1
-                    records[name].append(record)
-                    progress.update(1)
-                if todo and callable(features):
-                    split_features = features(index, parts[0])
-                elif todo:
-                    split_features = features
-                for name, key, fingerprint, model, n_crops in todo:
-                    progress.set_postfix_str(f"{name}, {n_crops} crop(s)")
-                    record = self._fit(model, split_features[:, :n_crops], *parts)
-                    record.update(
-                        fingerprint=fingerprint,
-                        experiment=experiment,
-                        config=name,
-                        split=index,
-                        fusion=model.fusion,
-                        pooling=model.pooling,
-                        n_crops=n_crops,
-                    )
-                    self.store.save(key, record)
-                    self.store.computed += 1
-                    records[name].append(record)
-                    progress.update(1)
-        return records
-
-    def _fit(self, model, features, train, validation, test) -> dict:
-        """Fit on the training part (C picked on the validation part if any)."""
-        from sklearn.model_selection import GridSearchCV
-
-        from .metrics import get_scorer
-        from .model_selection import predefined_validation
-
-        y = self.data.y
-        started = time.perf_counter()
-        c_value = model.regressor.C
-        if len(validation):
-            development, inner = predefined_validation(train, validation)
-            model = GridSearchCV(
-                model,
-                {"regressor__C": [c_value * factor for factor in C_FACTORS]},
-                cv=inner,
-                scoring=get_scorer("srocc"),
-            ).fit(features[development], y[development])
-            c_value = model.best_params_["regressor__C"]
-        else:
-            model.fit(features[train], y[train])
-        predictions = model.predict(features[test])
-        mos_std = None if self.data.mos_std is None else self.data.mos_std[test]
-        return {
-            "C": c_value,
-            "scores": split_scores(y[test], predictions, mos_std),
-            "test": test.tolist(),
-            "predictions": predictions.tolist(),
-            "fit_seconds": time.perf_counter() - started,
-        }
-
-
-# Protocols and summaries -------------------------------------------------------
-
-
-def paper_splits(data, n_splits: int, random_state) -> tuple[list, str]:
-    """The paper's splits of ``data`` as (train, validation, test), and their text.
-
-    Without reference images: random 80/20 splits of the images, no
-    validation part. With them: 60/20/20 splits by reference image.
-    """
-    if data.groups is None:
-        cv = clive_splits(n_splits, 0.2, random_state)
-        no_validation = np.empty(0, dtype=np.intp)
-        splits = [(train, no_validation, test) for train, test in cv.split(data.y)]
-        return splits, (
-            f"{n_splits} random 80% train / 20% test splits of the images "
-            f"(seed {random_state}); medians over the splits"
-        )
-    cv = ReferenceSplit(n_splits, random_state=random_state)
-    splits = list(cv.split_validation(groups=data.groups))
-    return splits, (
-        f"{n_splits} random 60% train / 20% validation / 20% test splits by "
-        f"reference image (seed {random_state}); C picked by SROCC on the "
-        "validation part among C x (0.1, 1, 10), then refit on train + "
-        "validation; medians over the splits"
-    )
 
 
 def study_crop_counts(summaries: dict, crop_counts, alpha: float) -> dict:
@@ -323,18 +306,37 @@ def study_crop_counts(summaries: dict, crop_counts, alpha: float) -> dict:
     return study
 
 
-def summarize(records: dict) -> dict:
-    """Per configuration: its settings, the scores of each split, the medians."""
-    summaries = {}
-    for name, config_records in records.items():
-        first = config_records[0]
-        scores = [record["scores"] for record in config_records]
-        summaries[name] = {
-            "fusion": first["fusion"],
-            "pooling": first["pooling"],
-            "n_crops": first["n_crops"],
-            "C": [record["C"] for record in config_records],
-            "splits": scores,
-            "median": median_scores(scores),
-        }
-    return summaries
+# The results ------------------------------------------------------------------------
+
+
+def collect_results(study: Study, records: dict, settings: dict, source) -> Bunch:
+    """The results of the experiments' ``records``: summaries, crop study, dataset.
+
+    ``source`` is what ``reproduce`` was given as its dataset; ``settings``
+    its settings, with ``crop_counts`` and ``alpha``.
+    """
+    data = study.data
+    configs = {name: summarize(found) for name, found in records.items()}
+    crop_study = {}
+    if "II" in configs:
+        crop_study = study_crop_counts(
+            configs["II"], settings["crop_counts"], settings["alpha"]
+        )
+    return Bunch(
+        dataset={
+            "name": data.get("name", "dataset"),
+            "source": None if isinstance(source, dict) else os.fspath(source),
+            "n_images": len(data.paths),
+            "higher_is_better": bool(data.get("higher_is_better", True)),
+            "has_mos_std": data.mos_std is not None,
+            "has_groups": data.groups is not None,
+        },
+        settings=settings,
+        experiments=dict.fromkeys(records, "done"),
+        configs=configs,
+        crop_study=crop_study,
+        records=records,
+        timing=study.timing,
+        n_splits_computed=study.runner.store.computed,
+        n_splits_reused=study.runner.store.reused,
+    )

@@ -8,48 +8,25 @@ call's :class:`~skdeepbiq._runtime.Runtime`.
 
 from __future__ import annotations
 
-import copy
 import os
 import warnings
 from numbers import Integral
 
-import joblib
 import numpy as np
-import torch
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
-from ._backbones import (
-    FeatureExtractor,
-    feature_dim,
-    load_classifier,
-    normalization,
-    resolve_weights,
-    weights_identity,
-)
-from ._cache import FeatureCache, cache_location
-from ._crops import CropSpec
-from ._engine import (
-    Engine,
-    cached_rows,
-    collect_trunk_maps,
-    crop_boxes_of,
-    nan_failures,
-)
-from ._finetune import check_fine_tuning, fine_tune
-from ._images import check_images, check_readable
-from ._runtime import PRECISIONS, resolve_runtime
-from ._trunk import STRIDE, TRUNK_BACKBONES, check_crop_size, split_network
-from .exceptions import ImageReadError, UnreadableImageWarning
-
-#: Version of the feature cache's entries (2: CPU passes hold one image's crops).
-CACHE_VERSION = 2
+from ._cutting import crop_boxes_of
+from ._engine import extract_rows
+from ._finetune import check_fine_tuning
+from ._images import check_images
+from ._network import NetworkMixin
+from ._runtime import PRECISIONS
+from .exceptions import UnreadableImageWarning
 
 
-class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
+class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
     """Cut crops from each image and describe each crop with a CNN.
 
     Each image becomes one row: the features of its crops, concatenated
@@ -139,21 +116,16 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         images passed to ``fit`` are used. See :class:`FineTuning`.
     on_error : {"raise", "nan"}, default="raise"
         What ``transform`` does with images that cannot be read (missing,
-        a folder, empty, not an image, truncated or corrupt, too many
-        pixels, a bad array; see :func:`skdeepbiq._images.load_image`).
-        Before the network starts, every path not already in ``memory`` is
-        checked cheaply (it exists, is a non-empty file, PIL recognises its
-        header, its pixel count is within ``PIL.Image.MAX_IMAGE_PIXELS``).
-        ``"raise"``: an :class:`~skdeepbiq.exceptions.ImageReadError` listing
-        every such image as ``X[i] ('path'): reason``, before any network
-        call; corrupt pixel data found later while decoding raises the same
-        error then (rows already computed stay in ``memory``). ``"nan"``:
-        those images get a row of NaN and the others are computed; one
+        a folder, empty, not an image, truncated or corrupt, too many pixels,
+        a bad array). Paths not already in ``memory`` are checked cheaply
+        before the network starts. ``"raise"``: an
+        :class:`~skdeepbiq.exceptions.ImageReadError` listing every such
+        image as ``X[i] ('path'): reason`` (corrupt pixel data found while
+        decoding raises it then; rows already computed stay in ``memory``).
+        ``"nan"``: their rows are NaN (never cached) and one
         :class:`~skdeepbiq.exceptions.UnreadableImageWarning` per call lists
-        them, and its ``failures`` attribute holds ``(index, description,
-        reason)`` for each. NaN rows are never cached. Elements of ``X``
-        that are not images at all (None, numbers) are a ``TypeError``
-        either way.
+        them in its ``failures``. Elements of ``X`` that are not images at
+        all (None, numbers) are a ``TypeError`` either way.
 
     Attributes
     ----------
@@ -279,118 +251,6 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             self._fine_tune(images, y, recipe, runtime)
         return self
 
-    def _compute_mode(self) -> str:
-        if self.compute == "auto":
-            return "trunk" if check_fine_tuning(self.fine_tune) else "crops"
-        return self.compute
-
-    def _runtime(self):
-        return resolve_runtime(self.device, self.precision, self.batch_size, self.n_jobs)
-
-    def _crop_spec(self, dense_stride=None) -> CropSpec:
-        return CropSpec(
-            n_crops=self.n_crops_,
-            crop_size=self.crop_size,
-            mode=self.crops,
-            seed=self.seed_,
-            snap=STRIDE if self._compute_mode() == "trunk" else 1,
-            dense_stride=dense_stride,
-        )
-
-    def _fit_backbone(self, trunk: bool) -> None:
-        """Draw the seed and build ``network_`` from the parameters."""
-        if trunk:
-            check_crop_size(self.crop_size)
-            if self.backbone not in TRUNK_BACKBONES or self.layer is not None:
-                raise ValueError(
-                    f"compute='trunk' and fine_tune need the penultimate features "
-                    f"(layer=None) of one of {', '.join(TRUNK_BACKBONES)}; got "
-                    f"backbone={self.backbone!r}, layer={self.layer!r}"
-                )
-        random_state = self.random_state
-        if isinstance(random_state, Integral):
-            self.seed_ = int(random_state)
-        else:
-            self.seed_ = int(check_random_state(random_state).randint(2**31 - 1))
-        kind, value = resolve_weights(self.backbone, self.weights)
-        self._weights_identity = weights_identity(kind, value, self.seed_)
-        self._trunk_identity = self._weights_identity
-        classifier = load_classifier(self.backbone, kind, value, self.seed_)
-        self.network_ = FeatureExtractor(classifier, self.layer).eval()
-        self.network_.requires_grad_(False)
-        norm = normalization(kind, value)
-        self.mean_, self.std_ = norm.mean, norm.std
-        self.n_crops_ = 1 if self.crops == "center" else self.n_crops
-        self.n_features_per_crop_ = feature_dim(self.network_, self.crop_size)
-        self.n_features_out_ = self.n_crops_ * self.n_features_per_crop_
-        self._device_networks = {}
-
-    def _fine_tune(self, images: list, y: np.ndarray, recipe, runtime) -> None:
-        """Tune ``network_``'s tail on ``images``; unreadable ones are left out."""
-        engine = self._engine(runtime, self._crop_spec())
-        failures = [] if self.on_error == "nan" else None
-        maps, sizes, kept = collect_trunk_maps(engine, images, failures)
-        self.fine_tuning_history_ = fine_tune(
-            engine.network, maps, sizes, y[kept], recipe,
-            n_features=self.n_features_per_crop_, crop_size=self.crop_size,
-            seed=self.seed_, runtime=runtime, verbose=self.verbose,
-        )  # fmt: skip
-        # The tuned copy (on the device) goes back into the CPU network_.
-        tuned_network = self._network_on(runtime.device)
-        self.network_.load_state_dict(
-            {key: value.cpu() for key, value in tuned_network.state_dict().items()}
-        )
-        self.network_.requires_grad_(False)
-        tuned = joblib.hash([p.detach().numpy() for p in self.network_.parameters()])
-        self._weights_identity += f":fine-tuned:{tuned}"
-        self._device_networks = {str(runtime.device): tuned_network}
-
-    def _network_on(self, device: torch.device):
-        """The network on ``device``; copies are kept out of pickles."""
-        cached = self.__dict__.setdefault("_device_networks", {})
-        if str(device) not in cached:
-            network = copy.deepcopy(self.network_).to(device)
-            cached[str(device)] = network.to(memory_format=torch.channels_last)
-        return cached[str(device)]
-
-    def _engine(self, runtime, spec: CropSpec) -> Engine:
-        """The engine of this call: the network on the device, cut by ``spec``."""
-        network = self._network_on(runtime.device)
-        trunk = trunk_cache = None
-        if spec.snap > 1:
-            trunk, network = split_network(self.backbone, network.model)
-            trunk_cache = self._cache(runtime, kind="trunk-maps")
-        return Engine(
-            network, self.mean_, self.std_, spec, runtime, trunk, trunk_cache
-        )
-
-    def _cache(self, runtime, kind="features") -> FeatureCache | None:
-        """The cache of this featurizer's rows (or trunk maps) on ``runtime``."""
-        location = cache_location(self.memory)
-        if location is None:
-            return None
-        common = {
-            "backbone": self.backbone,
-            "crop_size": self.crop_size,
-            "crops": self.crops,
-            "device": runtime.device.type,
-            "precision": str(runtime.amp_dtype),
-            "torch": torch.__version__,
-        }
-        if kind == "trunk-maps":
-            config = {"version": 1, "kind": kind, "weights": self._trunk_identity}
-            return FeatureCache(location, config | common)
-        config = {
-            "version": CACHE_VERSION,
-            "weights": self._weights_identity,
-            "layer": self.layer,
-            "n_crops": self.n_crops_,
-            "seed": self.seed_ if self.crops == "random" else None,
-        }
-        if self._compute_mode() == "trunk":
-            config["compute"] = "trunk"
-        return FeatureCache(location, config | common)
-
     def transform(self, X):
         """Features of the crops of each image.
 
@@ -418,10 +278,8 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
     def extract(self, X, *, on_error=None, return_boxes=False, dense_stride=None):
         """Feature rows, crop boxes and unreadable images of ``X``, in one pass.
 
-        What :meth:`transform` and :meth:`get_crop_boxes` compute, together,
-        each image decoded once, and without warnings: for code that
-        handles failures itself (the regressor's ``skip_unreadable``, Dask,
-        quality maps).
+        :meth:`transform` and :meth:`get_crop_boxes` together, each image
+        decoded once, without warnings: for callers that handle failures.
 
         Parameters
         ----------
@@ -434,81 +292,38 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             Also return each image's crop boxes in its own pixels, and its
             size.
         dense_stride : int, default=None
-            Instead of the featurizer's own crops, a dense regular grid of
-            crops of ``crop_size`` with at most ``dense_stride`` pixels
-            between neighbours, covering each image (quality maps): the
-            number of crops then differs between images. Not cached.
+            Instead of the featurizer's own crops, a grid covering each image
+            with at most ``dense_stride`` pixels between neighbouring crops
+            (quality maps; the count differs between images; not cached).
 
         Returns
         -------
         result : :class:`~sklearn.utils.Bunch`
-            - ``features``: ndarray of shape (n_images, `n_features_out_`),
-              float32, NaN rows for unreadable images; with
-              ``dense_stride``, a list of ndarray of shape (n_crops_i,
-              `n_features_per_crop_`), None for unreadable images;
-            - ``boxes``: list of ndarray of shape (n_crops_i, 4), each crop's
-              ``(left, top, right, bottom)`` in the image's pixels (NaN or
-              None for unreadable images), or None without ``return_boxes``;
-            - ``shapes``: list of each image's ``(height, width)`` as read
-              (None for unreadable ones), or None without ``return_boxes``;
-            - ``failures``: list of
-              :class:`~skdeepbiq.exceptions.ImageFailure`, sorted by index.
+            ``features``: ndarray of shape (n_images, `n_features_out_`),
+            float32, NaN rows for unreadable images (with ``dense_stride``,
+            a list of (n_crops_i, `n_features_per_crop_`) arrays, or None);
+            ``boxes``: list of (n_crops_i, 4) arrays of ``(left, top, right,
+            bottom)`` in the image's pixels, and ``shapes``: list of
+            ``(height, width)`` (None without ``return_boxes``);
+            ``failures``: sorted list of
+            :class:`~skdeepbiq.exceptions.ImageFailure`.
         """
         check_is_fitted(self, "network_")
         images = check_images(X)
-        on_error = self.on_error if on_error is None else on_error
         runtime = self._runtime()
-        dense = dense_stride is not None
-        cache = None if dense else self._cache(runtime)
-        keys, found = cached_rows(cache, images, self.n_features_out_)
-        todo = [index for index in range(len(images)) if index not in found]
-        failures = check_readable(images, todo)
-        if failures and on_error == "raise":
-            raise ImageReadError.from_failures(
-                failures, context=" (checked before running the network)"
-            )
-        failed = {failure.index for failure in failures}
-        todo = [index for index in todo if index not in failed]
-        if dense:
-            features = [None] * len(images)
-        else:
-            features = np.empty((len(images), self.n_features_out_), dtype=np.float32)
-            for index, row in found.items():
-                features[index] = row
-        boxes, shapes = [None] * len(images), [None] * len(images)
-        engine = self._engine(runtime, self._crop_spec(dense_stride))
-        stream = engine.stream(images, todo, None if on_error == "raise" else failures)
-        with tqdm(
-            total=len(images),
-            initial=len(images) - len(todo),
-            disable=not self.verbose,
-            unit="img",
-            desc=f"{self.backbone} features",
-        ) as progress:
-            for rows in stream:
-                index = rows.index
-                features[index] = rows.features if dense else rows.features.reshape(-1)
-                boxes[index], shapes[index] = rows.boxes, rows.shape
-                if cache is not None and keys[index] is not None:
-                    cache.save(keys[index], features[index])
-                progress.update(1)
-        if not dense:
-            nan_failures(features, failures)
-        if not return_boxes:
-            return Bunch(features=features, boxes=None, shapes=None, failures=failures)
-        self._locate_cached(images, found, engine.spec, boxes, shapes, failures)
-        return Bunch(features=features, boxes=boxes, shapes=shapes, failures=failures)
-
-    def _locate_cached(self, images, found, spec, boxes, shapes, failures) -> None:
-        """Fill in the boxes of cached rows (decoded here, no network) and NaN
-        boxes of unreadable images."""
-        cached = sorted(found)
-        located = crop_boxes_of([images[index] for index in cached], spec, [])
-        for index, place in zip(cached, located, strict=True):
-            if place is not None:
-                boxes[index], shapes[index] = place
-        for failure in failures:
-            boxes[failure.index] = np.full((self.n_crops_, 4), np.nan)
+        return extract_rows(
+            self._engine(runtime, self._crop_spec(dense_stride)),
+            images,
+            n_features=self.n_features_out_,
+            cache=self._cache(runtime),
+            on_error=self.on_error if on_error is None else on_error,
+            progress={
+                "disable": not self.verbose,
+                "unit": "img",
+                "desc": f"{self.backbone} features",
+            },
+            return_boxes=return_boxes,
+        )
 
     def get_crop_boxes(self, X):
         """Where the crops of each image are, in the image's own pixels.
@@ -549,8 +364,8 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         images = check_images(X)
         failures = None if self.on_error == "raise" else []
         located = crop_boxes_of(images, self._crop_spec(), failures)
-        nan_boxes = np.full((self.n_crops_, 4), np.nan)
-        boxes = [nan_boxes.copy() if place is None else place[0] for place in located]
+        nan = np.full((self.n_crops_, 4), np.nan)
+        boxes = [nan.copy() if place is None else place[0] for place in located]
         if failures:
             warnings.warn(
                 UnreadableImageWarning.from_failures(
@@ -582,11 +397,6 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             ],
             dtype=object,
         )
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_device_networks", None)
-        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

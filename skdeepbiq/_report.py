@@ -1,8 +1,7 @@
-"""The report of ``reproduce``: the paper's figures and ours, Markdown, JSON, plots.
+"""The report of ``reproduce``: the paper's figures and ours, Markdown and JSON.
 
 The paper's figures are those of Bianco et al. (2018), as restated in the
-project's notes on the paper; plots use matplotlib's object interface
-(no pyplot, no global backend change) and need the ``plot`` extra.
+project's notes on the paper. The plots are in :mod:`skdeepbiq._report_plots`.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._experiments import jsonable
+from ._experiments import REGRESSION_PREFIX
+from ._splits import jsonable
 
 #: Paper, CLIVE, median over 10 splits: (label, crops, LCC, SROCC).
 PAPER_CLIVE = {
@@ -38,62 +38,77 @@ FUSION_LABELS = {
     "concatenation": "feature concatenation",
     "prediction-mean": "prediction pooling, mean",
 }
-PLOT_FILES = ("scatter.png", "cumulative_error.png", "srocc_vs_crops.png")
+#: Exp III's fine-tuning recipes, by ``FineTuning`` objective.
+RECIPE_LABELS = {
+    "classes": "five MOS classes, class weights (the paper's recipe)",
+    "regression": "regression objective (skdeepbiq's, not the paper's)",
+}
 
 
-def check_matplotlib() -> None:
-    """Raise an ImportError that says how to install matplotlib, if missing."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as error:
-        raise ImportError(
-            "the plots of reproduce need matplotlib: pip install 'skdeepbiq[plot]' "
-            "(or run without plots: plots=False, --no-plots)"
-        ) from error
-
-
-def _family(name: str) -> str | None:
+def paper_family(name: str) -> str | None:
+    """The paper's database a dataset name stands for (CLIVE, LIVE, ...), or None."""
     lower = name.lower()
     if "clive" in lower or "challenge" in lower:
         return "CLIVE"
     return next((key for key in PAPER_SYNTHETIC if key.lower() == lower), None)
 
 
+def recipe_label(fine_tune: dict | None) -> str:
+    """How a configuration's network was tuned, from its recorded recipe."""
+    if fine_tune is None:
+        return "not fine-tuned"
+    objective = fine_tune["objective"]
+    return f"fine-tuned: {RECIPE_LABELS.get(objective, objective + ' objective')}"
+
+
+def _paper_row(family, experiment: str, base: str) -> dict | None:
+    """The paper's figures for a configuration, where the paper has them."""
+    if family == "CLIVE" and (experiment, base) in PAPER_CLIVE:
+        label, crops, lcc, srocc = PAPER_CLIVE[experiment, base]
+        return {"label": label, "n_crops": crops, "lcc": lcc, "srocc": srocc}
+    if family in PAPER_SYNTHETIC and (experiment, base) == ("III", "prediction-mean"):
+        lcc, srocc = PAPER_SYNTHETIC[family]
+        return {"label": "DeepBIQ", "n_crops": 25, "lcc": lcc, "srocc": srocc}
+    return None
+
+
+def _crop_choice(study: dict, n_crops: int) -> str:
+    """Whether an Exp II count is the t-test's choice, the best, both or neither."""
+    return ", ".join(
+        label
+        for label, count in (("t-test", study["chosen"]), ("best", study["best"]))
+        if count == n_crops
+    )
+
+
 def table_rows(results) -> list[dict]:
-    """The reported configurations with the paper's figures next to ours."""
-    family = _family(results.dataset["name"])
+    """The reported configurations with the paper's figures next to ours.
+
+    Exp II: each fusion at the t-test's choice of crops and at the best.
+    Exp III: each configuration labelled with its fine-tuning recipe; those
+    tuned with skdeepbiq's regression objective as an extra (``REGRESSION_PREFIX``)
+    get no figures of the paper.
+    """
+    family = paper_family(results.dataset["name"])
     rows = []
     for experiment, configs in results.configs.items():
         for config, summary in configs.items():
-            base = config.rsplit("-k", 1)[0] if experiment == "II" else config
-            choice = None
-            if experiment == "II":  # the t-test's choice and the best median
-                study = results.crop_study[base]
-                choice = ", ".join(
-                    label
-                    for label, count in (
-                        ("t-test", study["chosen"]),
-                        ("best", study["best"]),
-                    )
-                    if count == summary["n_crops"]
-                )
+            base, choice, label, paper = config, None, None, None
+            if experiment == "II":
+                base = config.rsplit("-k", 1)[0]
+                choice = _crop_choice(results.crop_study[base], summary["n_crops"])
                 if not choice:
                     continue
-            paper = None
-            if family == "CLIVE" and (experiment, base) in PAPER_CLIVE:
-                label, crops, lcc, srocc = PAPER_CLIVE[experiment, base]
-                paper = {"label": label, "n_crops": crops, "lcc": lcc, "srocc": srocc}
-            elif family in PAPER_SYNTHETIC and (experiment, base) == (
-                "III",
-                "prediction-mean",
-            ):
-                lcc, srocc = PAPER_SYNTHETIC[family]
-                paper = {"label": "DeepBIQ", "n_crops": 25, "lcc": lcc, "srocc": srocc}
+            if experiment == "III":
+                base = config.removeprefix(REGRESSION_PREFIX)
+                label = recipe_label(summary.get("fine_tune"))
+            if not config.startswith(REGRESSION_PREFIX):
+                paper = _paper_row(family, experiment, base)
             rows.append(
                 {
                     "experiment": experiment,
                     "config": config,
-                    "label": FUSION_LABELS[base],
+                    "label": "; ".join(filter(None, [FUSION_LABELS[base], label])),
                     "n_crops": summary["n_crops"],
                     "choice": choice,
                     "paper": paper,
@@ -157,6 +172,36 @@ def _crop_table(results) -> list[str]:
     return lines
 
 
+#: What each fine-tuning objective trains, for the notes.
+_OBJECTIVES = {
+    "classes": "crops classified into five crisp MOS classes (bad, poor, fair, "
+    "good, excellent), each crop weighted by (count of the most frequent class) "
+    "/ (count of its class), as the paper",
+    "regression": "a 1-output head fitted to the standardised score (smooth-L1 "
+    "loss), skdeepbiq's own objective",
+}
+
+
+def _fine_tuning_notes(configs: dict) -> list[str]:
+    """One note per fine-tuning recipe of Exp III: what it trained, its parameters."""
+    recipes = {}
+    for summary in configs.values():
+        fine_tune = summary.get("fine_tune")
+        if fine_tune is not None:
+            recipes[json.dumps(fine_tune, sort_keys=True)] = fine_tune
+    notes = []
+    for fine_tune in recipes.values():
+        objective = fine_tune["objective"]
+        ordered = {"objective": objective, **fine_tune}  # the objective first
+        params = ", ".join(f"{key}={value!r}" for key, value in ordered.items())
+        notes.append(
+            f"Exp III, {recipe_label(fine_tune)}: the backbone tuned on the training "
+            f"images of each split only; {_OBJECTIVES.get(objective, objective)}. "
+            f"`FineTuning({params})`."
+        )
+    return notes
+
+
 def _notes(results) -> list[str]:
     settings, dataset = results.settings, results.dataset
     notes = [
@@ -187,9 +232,7 @@ def _notes(results) -> list[str]:
         )
     if not dataset["higher_is_better"]:
         notes.append("Scores are DMOS (lower is better); correlations are with DMOS.")
-    for experiment, status in results.experiments.items():
-        if status != "done":
-            notes.append(f"Exp {experiment} {status}.")
+    notes += _fine_tuning_notes(results.configs.get("III", {}))
     notes.append(
         "nMAE is MAE divided by the range of the test scores "
         "(`skdeepbiq.metrics.nmae`); the paper does not define its nMAE. "
@@ -212,7 +255,7 @@ def _markdown(results) -> str:
         markdown_table(results),
         "",
     ]
-    if _family(dataset["name"]) == "CLIVE":
+    if paper_family(dataset["name"]) == "CLIVE":
         errors = PAPER_CLIVE_ERRORS
         within = " / ".join(f"{share}%" for share in errors["within_std"])
         lines += [
@@ -242,11 +285,8 @@ def _markdown(results) -> str:
     return "\n".join(lines)
 
 
-def write_report(results, output: Path, y, mos_std, plots=True) -> list[str]:
-    """Write report.md, report.json and the plots; return their paths."""
-    files = []
-    if plots:
-        files += _write_plots(results, output, np.asarray(y), mos_std)
+def write_report(results, output: Path) -> list[str]:
+    """Write report.md and report.json into ``output``; return their paths."""
     (output / "report.md").write_text(_markdown(results))
     content = {
         key: results[key]
@@ -269,129 +309,4 @@ def write_report(results, output: Path, y, mos_std, plots=True) -> list[str]:
         "synthetic_deepbiq": PAPER_SYNTHETIC,
     }
     (output / "report.json").write_text(json.dumps(jsonable(content), indent=1))
-    return [str(output / "report.md"), str(output / "report.json"), *files]
-
-
-# Plots -----------------------------------------------------------------------
-
-
-def _median_split(records: list[dict]) -> dict:
-    srocc = np.array([record["scores"]["srocc"] for record in records], dtype=float)
-    return records[int(np.nanargmin(np.abs(srocc - np.nanmedian(srocc))))]
-
-
-def _grid(n_panels: int):
-    from matplotlib.figure import Figure
-
-    columns = min(n_panels, 3)
-    rows = -(-n_panels // columns)
-    figure = Figure(figsize=(4 * columns, 3.8 * rows), layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for extra in axes[n_panels:]:
-        extra.set_visible(False)
-    return figure, axes
-
-
-def _write_plots(results, output: Path, y: np.ndarray, mos_std) -> list[str]:
-    from matplotlib.figure import Figure
-
-    files = []
-    reported = [
-        (row, results.records[row["experiment"]][row["config"]]) for row in results.rows
-    ]
-    if reported:
-        figure, axes = _grid(len(reported))
-        for axis, (row, records) in zip(axes, reported, strict=False):
-            record = _median_split(records)
-            truth = y[record["test"]]
-            axis.scatter(truth, record["predictions"], s=8, alpha=0.6)
-            low, high = float(np.min(truth)), float(np.max(truth))
-            axis.plot([low, high], [low, high], color="grey", linewidth=1)
-            axis.set_title(
-                f"Exp {row['experiment']}: {row['label']}, {row['n_crops']} crop(s)\n"
-                f"split {record['split']} (the median one): SROCC "
-                f"{record['scores']['srocc']:.3f}",
-                fontsize=9,
-            )
-            axis.set_xlabel("MOS")
-            axis.set_ylabel("predicted")
-        figure.savefig(output / PLOT_FILES[0], dpi=120)
-        files.append(str(output / PLOT_FILES[0]))
-
-    if reported and mos_std is not None:
-        mos_std = np.asarray(mos_std, dtype=float)
-        figure = Figure(figsize=(6, 4.2), layout="constrained")
-        axis = figure.subplots()
-        for row, records in reported:
-            test = np.concatenate([record["test"] for record in records])
-            errors = np.abs(
-                np.concatenate([record["predictions"] for record in records]) - y[test]
-            )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                units = np.where(errors == 0, 0.0, errors / mos_std[test])
-            units = np.sort(units)
-            shares = 100 * np.arange(1, len(units) + 1) / len(units)
-            axis.step(
-                units,
-                shares,
-                where="post",
-                label=f"Exp {row['experiment']}: {row['label']}",
-            )
-        if _family(results.dataset["name"]) == "CLIVE":
-            axis.plot(
-                [1, 2, 3],
-                PAPER_CLIVE_ERRORS["within_std"],
-                "k*",
-                markersize=10,
-                label="paper, DeepBIQ (Exp III)",
-            )
-        for k in (1, 2, 3):
-            axis.axvline(k, color="grey", linewidth=0.5)
-        axis.set_xlim(0, 4)
-        axis.set_xlabel("|prediction - MOS| / std of the ratings")
-        axis.set_ylabel("% of test images (all splits)")
-        axis.set_title("Cumulative error in units of human disagreement")
-        axis.legend(fontsize=7, loc="lower right")
-        figure.savefig(output / PLOT_FILES[1], dpi=120)
-        files.append(str(output / PLOT_FILES[1]))
-
-    if results.crop_study:
-        figure = Figure(figsize=(6, 4.2), layout="constrained")
-        axis = figure.subplots()
-        for name, study in results.crop_study.items():
-            counts = study["crop_counts"]
-            by_split = np.array(
-                [
-                    [
-                        s["srocc"]
-                        for s in results.configs["II"][f"{name}-k{k}"]["splits"]
-                    ]
-                    for k in counts
-                ]
-            )
-            low, high = np.percentile(by_split, [25, 75], axis=1)
-            (line,) = axis.plot(
-                counts, study["median_srocc"], marker="o", label=FUSION_LABELS[name]
-            )
-            axis.fill_between(counts, low, high, color=line.get_color(), alpha=0.15)
-            if study["chosen"] is not None:
-                index = counts.index(study["chosen"])
-                axis.plot(
-                    study["chosen"],
-                    study["median_srocc"][index],
-                    "*",
-                    color=line.get_color(),
-                    markersize=14,
-                )
-        axis.set_xticks(results.settings["crop_counts"])
-        axis.set_xlabel("number of random crops")
-        axis.set_ylabel("median SROCC (band: quartiles over splits)")
-        axis.set_title(
-            "SROCC against crops; star: chosen by two-sample t-test "
-            f"(alpha={results.settings['alpha']})",
-            fontsize=9,
-        )
-        axis.legend(fontsize=8)
-        figure.savefig(output / PLOT_FILES[2], dpi=120)
-        files.append(str(output / PLOT_FILES[2]))
-    return files
+    return [str(output / "report.md"), str(output / "report.json")]

@@ -29,8 +29,8 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._cache import atomic_write
-from ._runtime import resolve_device
 from ._images import check_images
+from ._runtime import resolve_device
 from .exceptions import (
     ImageFailure,
     ImageReadError,

@@ -207,11 +207,23 @@ def test_evaluate_prints_the_metrics_of_the_metrics_module(trained, capsys):
 def test_a_model_argument_that_is_not_a_model_is_bad_usage(tmp_path, capsys):
     image = tmp_path / "a.png"
     Image.fromarray(make_images(1)[0]).save(image)
-    assert main(["score", str(image), "--model", str(tmp_path / "none.npz")]) == 2
-    assert "neither a pretrained model" in capsys.readouterr().err
     text = tmp_path / "model.npz"
     text.write_text("not a model")
-    assert main(["score", str(image), "--model", str(text)]) == 2
+    for not_a_model in (text, image):
+        assert main(["score", str(image), "--model", str(not_a_model)]) == 2
+        error = capsys.readouterr().err
+        assert f"--model {not_a_model}: not a skdeepbiq model file" in error
+        assert "allow_pickle" not in error
+
+
+def test_a_missing_model_file_exits_1_saying_it_does_not_exist(tmp_path, capsys):
+    image = tmp_path / "a.png"
+    Image.fromarray(make_images(1)[0]).save(image)
+    missing = tmp_path / "none.npz"
+    assert main(["score", str(image), "--model", str(missing)]) == 1
+    error = capsys.readouterr().err
+    assert f"--model {missing}: no such file" in error
+    assert "neither a pretrained model" in error
 
 
 def test_missing_weights_tell_which_command_fetches_them(tmp_path, monkeypatch, capsys):

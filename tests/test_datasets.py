@@ -10,8 +10,10 @@ from PIL import Image
 from scipy.io import savemat
 
 from skdeepbiq.datasets import (
+    DATASET_TYPES,
     load_clive,
     load_csiq,
+    load_dataset,
     load_kadid10k,
     load_koniq10k,
     load_live,
@@ -738,6 +740,73 @@ def test_load_manifest_reads_the_clive_dev_manifest_as_it_is():
     assert data.groups is None
     assert np.all((data.y >= 0) & (data.y <= 100))
     assert np.all(data.mos_std > 0)
+
+
+# ---------------------------------------------------------------------------
+# load_dataset: recognising a layout by its files
+# ---------------------------------------------------------------------------
+
+
+def assert_same_dataset(found, expected):
+    assert found.name == expected.name
+    np.testing.assert_array_equal(found.paths, expected.paths)
+    np.testing.assert_array_equal(found.y, expected.y)
+
+
+@pytest.mark.parametrize(
+    ("root", "loader", "dataset_type"),
+    [
+        ("clive_root", load_clive, "clive"),
+        ("live_root", load_live, "live"),
+        ("csiq_root", load_csiq, "csiq"),
+        ("tid2013_root", load_tid2013, "tid2013"),
+        ("kadid_root", load_kadid10k, "kadid10k"),
+        ("koniq_root", load_koniq10k, "koniq10k"),
+    ],
+)
+def test_load_dataset_recognises_each_official_layout_by_its_files(
+    root, loader, dataset_type, request
+):
+    root = request.getfixturevalue(root)
+    assert_same_dataset(load_dataset(root), loader(root))
+    assert_same_dataset(load_dataset(str(root), dataset_type), loader(root))
+
+
+def test_load_dataset_tells_tid2008_from_tid2013_by_the_folder_name(tmp_path):
+    root = tmp_path / "TID2008"
+    write_tid(root, TID_ENTRIES, std=False)
+    assert load_dataset(root).name == "TID2008"
+    anonymous = tmp_path / "scores"
+    write_tid(anonymous, TID_ENTRIES, std=False)
+    with pytest.raises(ValueError, match="dataset_type='tid2008' or 'tid2013'"):
+        load_dataset(anonymous)
+    assert load_dataset(anonymous, "tid2008").name == "TID2008"
+
+
+def test_load_dataset_reads_a_manifest_file_or_a_folder_holding_mos_csv(manifest):
+    assert_same_dataset(load_dataset(manifest), load_manifest(manifest))
+    manifest.rename(manifest.with_name("mos.csv"))
+    folder = manifest.parent
+    assert_same_dataset(load_dataset(folder), load_manifest(folder / "mos.csv"))
+    assert load_dataset(folder, "manifest").name == "my-study"
+
+
+def test_load_dataset_lists_every_known_layout_for_an_unknown_folder(tmp_path):
+    with pytest.raises(FileNotFoundError) as error:
+        load_dataset(tmp_path)
+    for marker in ("mos.csv", "Data/AllMOS_release.mat", "refnames_all.mat",
+                   "dst_imgs/", "mos_with_names.txt", "dmos.csv",
+                   "koniq10k_scores_and_distributions.csv"):  # fmt: skip
+        assert marker in str(error.value)
+
+
+def test_load_dataset_rejects_a_missing_path_and_an_unknown_type(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere: no such file or folder"):
+        load_dataset(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="dataset_type must be one of"):
+        load_dataset(tmp_path, "imagenet")
+    assert DATASET_TYPES[0] == "auto"
+    assert set(DATASET_TYPES) >= {"manifest", "clive", "tid2008", "koniq10k"}
 
 
 # ---------------------------------------------------------------------------

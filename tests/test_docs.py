@@ -33,7 +33,6 @@ DOCUMENTED_MODULES = (
 UNDOCUMENTED = {
     "skdeepbiq": {"__version__"},
     # The command line's plumbing, documented as the command itself.
-    "skdeepbiq.reproduce": {"configure_parser", "run_from_args"},
 }
 
 

@@ -25,7 +25,7 @@ from sklearn.utils.estimator_checks import (
 from torchvision.transforms.functional import pil_to_tensor
 
 import skdeepbiq._batching as batching_module
-import skdeepbiq._engine as engine_module
+import skdeepbiq._cutting as cutting_module
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
 from skdeepbiq._batching import forward_passes
 from skdeepbiq.exceptions import (
@@ -156,7 +156,7 @@ def test_alexnet_features_are_fc7_after_relu():
     ).fit([pixels])
     model = featurizer.network_.model
     assert featurizer.n_features_per_crop_ == 4096
-    crop = engine_module.cut_crops(
+    crop = cutting_module.cut_crops(
         pixels, n_crops=1, crop_size=64, mode="center", seed=0
     )[0]
     batch = (

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, FineTuning
+from skdeepbiq._crops import snap_boxes
 from skdeepbiq._finetune import (
     check_fine_tuning,
     class_weights,
@@ -20,7 +21,6 @@ from skdeepbiq._finetune import (
 )
 from skdeepbiq._finetune_loop import learning_rate_scheduler
 from skdeepbiq._runtime import resolve_runtime
-from skdeepbiq._crops import snap_boxes
 
 from .conftest import make_images
 

@@ -18,7 +18,7 @@ from skdeepbiq import (
     save_model,
 )
 from skdeepbiq._crops import crop_boxes, grid_shape, working_size
-from skdeepbiq._engine import cut_crops
+from skdeepbiq._cutting import cut_crops
 from skdeepbiq._maps import dense_grid_size, score_map
 from skdeepbiq.cli import main, map_file_names
 from skdeepbiq.exceptions import UnreadableImageWarning

@@ -8,17 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, _experiments
-from skdeepbiq import reproduce as reproduce_module
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, _experiments, _splits
 from skdeepbiq._regressor import DEFAULT_C
+from skdeepbiq.cli.reproduce import configure_parser, run_from_args
 from skdeepbiq.datasets import make_synthetic_iqa
-from skdeepbiq.reproduce import (
-    choose_crop_count,
-    configure_parser,
-    load_dataset,
-    reproduce,
-    run_from_args,
-)
+from skdeepbiq.reproduce import choose_crop_count, load_dataset, reproduce
 
 #: Random weights and tiny crops: the network costs next to nothing.
 TINY = {"weights": None, "crop_size": 32, "verbose": 0}
@@ -134,7 +128,7 @@ def test_rerun_reads_finished_splits_back_without_fitting(
     def no_fit(*args, **kwargs):
         raise AssertionError("a finished split was fitted again")
 
-    monkeypatch.setattr(_experiments.SplitRunner, "_fit", no_fit)
+    monkeypatch.setattr(_splits.SplitRunner, "_fit", no_fit)
     again = run(manifest, tmp_path)
     assert (again.n_splits_computed, again.n_splits_reused) == (0, N_SPLIT_FILES)
     assert {path: path.stat().st_mtime_ns for path in split_files(tmp_path)} == times
@@ -197,16 +191,6 @@ def test_datasets_with_references_get_reference_splits_and_validation(
     assert "within_1_std" not in results.rows[0]["ours"]  # no mos_std
 
 
-def test_exp_iii_is_skipped_with_a_note_when_fine_tuning_is_missing(
-    manifest, tmp_path, monkeypatch, run
-):
-    monkeypatch.setattr(reproduce_module, "_fine_tuning_available", lambda: False)
-    results = run(manifest, tmp_path, experiments=("I", "III"))
-    assert results.experiments["III"].startswith("skipped")
-    assert "III" not in results.configs
-    assert "Exp III skipped" in (tmp_path / "report.md").read_text()
-
-
 @pytest.mark.slow
 def test_exp_iii_fine_tunes_on_the_training_images_of_each_split(
     manifest, tmp_path, run
@@ -220,6 +204,101 @@ def test_exp_iii_fine_tunes_on_the_training_images_of_each_split(
     assert results.experiments["III"] == "done"
     assert set(results.configs["III"]) == {"feature-mean", "prediction-mean"}
     assert results.n_splits_computed == 4
+
+
+@pytest.fixture(scope="module")
+def exp_iii(manifest, feature_cache, tmp_path_factory):
+    """Exp III with its defaults and the regression rows, one split, on "CLIVE"."""
+    data = load_dataset(manifest)
+    data.name = "CLIVE"
+    output = tmp_path_factory.mktemp("exp_iii")
+    tuned_with = []  # the fine_tune of each featurizer fitted
+    fit = CNNCropFeaturizer.fit
+
+    def recording_fit(self, X, y=None):
+        tuned_with.append(self.fine_tune)
+        return fit(self, X, y)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CNNCropFeaturizer, "fit", recording_fit)
+        results = reproduce(data, output, experiments=("III",), n_splits=1,
+                            crop_counts=CROPS, plots=False, cache=feature_cache,
+                            regression_fine_tuning=True, **TINY)  # fmt: skip
+    return results, output, tuned_with
+
+
+@pytest.mark.slow
+def test_exp_iii_fine_tunes_with_the_papers_five_classes_by_default(exp_iii):
+    results, output, tuned_with = exp_iii
+    assert [tuning.objective for tuning in tuned_with] == ["classes", "regression"]
+    for name in ("feature-mean", "prediction-mean"):
+        recipe = results.configs["III"][name]["fine_tune"]
+        assert recipe["objective"] == "classes"
+        assert recipe["score_range"] == [0.0, 100.0]  # the paper's 0-100 classes
+    for path in split_files(output):
+        record = json.loads(path.read_text())
+        expected = "regression" if record["config"].startswith("regression-") else (
+            "classes"
+        )
+        assert record["fine_tune"]["objective"] == expected
+    rows = {row["config"]: row for row in results.rows}
+    assert "(the paper's recipe)" in rows["prediction-mean"]["label"]
+    assert rows["prediction-mean"]["paper"]["srocc"] == 0.8894
+    markdown = (output / "report.md").read_text()
+    assert "FineTuning(objective='classes'" in markdown
+
+
+@pytest.mark.slow
+def test_regression_objective_rows_are_extra_labelled_and_without_paper_figures(
+    exp_iii,
+):
+    results, output, _ = exp_iii
+    assert set(results.configs["III"]) == {
+        "feature-mean", "prediction-mean",
+        "regression-feature-mean", "regression-prediction-mean",
+    }  # fmt: skip
+    rows = {row["config"]: row for row in results.rows}
+    for name in ("regression-feature-mean", "regression-prediction-mean"):
+        assert results.configs["III"][name]["fine_tune"]["objective"] == "regression"
+        assert "regression objective (skdeepbiq's" in rows[name]["label"]
+        assert "the paper's recipe" not in rows[name]["label"]
+        assert rows[name]["paper"] is None
+    report = json.loads((output / "report.json").read_text())
+    labels = [row["label"] for row in report["rows"]]
+    assert sum("regression objective (skdeepbiq's" in label for label in labels) == 2
+
+
+def test_exp_iii_classes_cover_the_observed_range_of_other_scales():
+    recipe = _experiments.paper_fine_tuning(np.array([1.2, 3.0, 4.8]))["fine_tune"]
+    assert (recipe.objective, recipe.score_range) == ("classes", (1.2, 4.8))
+    recipe = _experiments.paper_fine_tuning(np.array([10.0, 90.0]))["fine_tune"]
+    assert (recipe.objective, recipe.score_range) == ("classes", (0.0, 100.0))
+
+
+def test_exp_iii_without_regression_rows_runs_only_the_papers_recipe():
+    y = np.array([10.0, 90.0])
+    assert list(_experiments.exp_iii_recipes(y)) == [""]
+    recipes = _experiments.exp_iii_recipes(y, regression=True)
+    assert recipes[_experiments.REGRESSION_PREFIX]["fine_tune"].objective == (
+        "regression"
+    )
+
+
+def test_a_bad_exp_iii_recipe_fails_before_any_work(manifest, tmp_path):
+    from skdeepbiq._finetune import FineTuning
+
+    bad = {"fine_tune": FineTuning(objective="classes", class_edges=[3, 2, 1, 0])}
+    with pytest.raises(ValueError, match="class_edges"):
+        reproduce(manifest, tmp_path / "out", experiments=("I", "III"),
+                  fine_tune_params=bad, **TINY)  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+def test_default_c_is_the_regressors_default(manifest, tmp_path, run):
+    results = run(manifest, tmp_path, experiments=("I",))
+    assert results.settings["C"] == DEFAULT_C
+    assert results.configs["I"]["center"]["C"] == [DEFAULT_C, DEFAULT_C]
+    assert f"C={DEFAULT_C:g}" in (tmp_path / "report.md").read_text()
 
 
 def test_clive_rows_carry_the_papers_figures(manifest, tmp_path, run):
@@ -297,6 +376,13 @@ def test_load_dataset_reads_a_manifest_file_or_its_folder(manifest):
 def test_load_dataset_names_what_it_expected_in_an_unknown_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="Data/AllMOS_release.mat"):
         load_dataset(tmp_path)
+
+
+def test_dataset_detection_lives_in_skdeepbiq_datasets():
+    from skdeepbiq import datasets
+
+    assert load_dataset is datasets.load_dataset
+    assert "load_dataset" in datasets.__all__
 
 
 def test_missing_matplotlib_is_an_error_saying_how_to_install_it(

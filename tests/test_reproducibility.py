@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from skdeepbiq import CNNCropFeaturizer
 from skdeepbiq._crops import working_size
-from skdeepbiq._engine import cut_crops
+from skdeepbiq._cutting import cut_crops
 
 from .conftest import make_images
 

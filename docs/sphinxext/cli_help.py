@@ -18,7 +18,7 @@ def command_help(words: list[str]) -> str:
     previous = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "80"
     try:
-        parser = build_parser(load_reproduce=True)
+        parser = build_parser()
         for word in words:
             subparsers = [
                 action

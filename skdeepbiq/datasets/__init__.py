@@ -16,10 +16,13 @@ official layout (documented in the loader) and returns a
 
 A missing file raises :class:`FileNotFoundError` and an inconsistent one
 :class:`ValueError`, both naming the file and what was expected.
+:func:`load_dataset` recognises a manifest or a database layout by its files
+and calls the right loader.
 """
 
 from ._authentic import load_clive, load_koniq10k
 from ._csiq import load_csiq
+from ._detect import DATASET_TYPES, load_dataset
 from ._kadid import load_kadid10k
 from ._live import load_live
 from ._manifest import load_manifest
@@ -27,8 +30,10 @@ from ._synthetic import make_synthetic_iqa
 from ._tid import load_tid2008, load_tid2013
 
 __all__ = [
+    "DATASET_TYPES",
     "load_clive",
     "load_csiq",
+    "load_dataset",
     "load_kadid10k",
     "load_koniq10k",
     "load_live",

@@ -18,9 +18,14 @@ from scipy import io as sio
 from sklearn.utils import Bunch
 
 
+def absolute_path(path) -> Path:
+    """``path`` (str or path-like, ``~`` expanded) as an absolute Path."""
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
 def check_root(root, database: str) -> Path:
     """Return ``root`` as an absolute Path, or raise if it is not a folder."""
-    path = Path(os.path.abspath(os.path.expanduser(os.fspath(root))))
+    path = absolute_path(root)
     if not path.is_dir():
         raise FileNotFoundError(
             f"{path}: no such folder; expected the root of a local copy of "

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from ._common import check_images_exist, make_bunch, parse_float, read_csv_rows
+from ._common import (
+    absolute_path,
+    check_images_exist,
+    make_bunch,
+    parse_float,
+    read_csv_rows,
+)
 
 
 def load_manifest(path, *, higher_is_better=True, name=None):
@@ -77,7 +82,7 @@ def load_manifest(path, *, higher_is_better=True, name=None):
     >>> data.mos_std is None, data.groups is None
     (True, True)
     """
-    path = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+    path = absolute_path(path)
     rows = read_csv_rows(
         path,
         ["image", "mos"],

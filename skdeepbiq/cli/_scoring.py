@@ -1,0 +1,175 @@
+"""What ``score`` and ``evaluate`` share: images, the model, the predictions.
+
+The images named on the command line (files, folders, glob patterns), the
+model named by ``--model`` (a pretrained name or a model file), and its
+predictions with each image that could not be scored reported on stderr.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import os
+import warnings
+import zipfile
+
+from ._options import UsageError, print_error
+
+#: File name extensions of the images that ``score`` picks from folders.
+IMAGE_EXTENSIONS = (
+    ".bmp", ".gif", ".jpeg", ".jpg", ".png", ".ppm", ".tif", ".tiff", ".webp",
+)  # fmt: skip
+
+#: The default ``--model``: ``skdeepbiq._pretrained.DEFAULT_PRETRAINED``,
+#: spelled out so that parsing imports no torch (a test checks they agree).
+DEFAULT_MODEL = "clive-mobilenet_v2"
+
+
+# Images ----------------------------------------------------------------------
+
+
+def _is_image_file(path: str) -> bool:
+    return os.path.isfile(path) and path.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _folder_images(folder: str, recursive: bool) -> list[str]:
+    if not recursive:
+        names = sorted(os.listdir(folder))
+        return [
+            p for p in (os.path.join(folder, n) for n in names) if _is_image_file(p)
+        ]
+    found = []
+    for root, folders, names in os.walk(folder):
+        folders.sort()
+        found += [os.path.join(root, n) for n in sorted(names)]
+    return [path for path in found if _is_image_file(path)]
+
+
+def expand_paths(arguments, recursive=False):
+    """The image files named by command-line arguments.
+
+    Parameters
+    ----------
+    arguments : list of str
+        Files (taken whatever their extension), folders (the files with an
+        image extension directly inside, or below with ``recursive``) and
+        glob patterns (``photos/*.jpg``, ``photos/**/*.png``; files with an
+        image extension).
+    recursive : bool, default=False
+        Also look into the subfolders of folders.
+
+    Returns
+    -------
+    paths : list of str
+        Each image once, in the order of the arguments (sorted within a
+        folder or pattern).
+    problems : list of (str, str)
+        ``(argument, reason)`` for arguments that name no image.
+    """
+    paths, problems = [], []
+    for argument in arguments:
+        if os.path.isdir(argument):
+            found = _folder_images(argument, recursive)
+            if not found:
+                problems.append((argument, "folder holds no image files"))
+        elif os.path.lexists(argument):
+            found = [argument]
+        elif glob.has_magic(argument):
+            matches = sorted(glob.glob(argument, recursive=True))
+            found = [path for path in matches if _is_image_file(path)]
+            if not found:
+                problems.append((argument, "no image file matches this pattern"))
+        else:
+            found = []
+            problems.append((argument, "no such file or directory"))
+        paths += found
+    return list(dict.fromkeys(paths)), problems
+
+
+# The model -------------------------------------------------------------------
+
+
+def _check_model_file(spec: str, pretrained) -> None:
+    """Refuse a ``--model`` that is no file (exit 1) or no model file (exit 2)."""
+    if not os.path.lexists(spec):
+        raise FileNotFoundError(
+            f"--model {spec}: no such file; it is neither a pretrained model "
+            f"({', '.join(pretrained)}) nor an existing model file"
+        )
+    with open(spec, "rb") as stream:  # an unreadable file raises OSError: 1
+        archive = zipfile.is_zipfile(stream)
+    if not archive:
+        raise UsageError(
+            f"--model {spec}: not a skdeepbiq model file (those are .npz "
+            "archives written by `skdeepbiq fit` or skdeepbiq.save_model)"
+        )
+
+
+def load_model_argument(spec: str, **params):
+    """The fitted model named by ``--model``: a pretrained name or a file.
+
+    Parameters
+    ----------
+    spec : str
+        A name of ``skdeepbiq._pretrained.PRETRAINED`` or a model file.
+    **params
+        Runtime parameters of :func:`skdeepbiq.load_model` (``device``,
+        ``memory``, ``on_error``, ...).
+
+    Returns
+    -------
+    model : DeepBIQRegressor
+        Fitted.
+
+    Raises
+    ------
+    FileNotFoundError
+        When no file is there (exit code 1).
+    UsageError, ValueError
+        When the file is not a model file (exit code 2).
+    """
+    from .. import load_model, load_pretrained
+    from .._pretrained import PRETRAINED
+
+    if spec in PRETRAINED:
+        return load_pretrained(spec, **params)
+    _check_model_file(spec, PRETRAINED)
+    return load_model(spec, **params)
+
+
+# Predictions -----------------------------------------------------------------
+
+
+def predict_with_failures(model, paths: list[str]):
+    """Scores of ``paths`` and the images that could not be scored.
+
+    ``model`` must have been loaded with ``on_error="nan"``. Each failure is
+    reported on stderr with its path and reason.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_images,)
+        NaN where an image could not be scored.
+    failures : dict
+        Index of each image that could not be scored -> the reason.
+    """
+    from ..exceptions import UnreadableImageWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = model.predict(paths)
+    failures = {}
+    for warning in caught:
+        if issubclass(warning.category, UnreadableImageWarning):
+            for failure in warning.message.failures:
+                failures[failure.index] = failure.reason
+        else:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    for index, score in enumerate(scores):
+        if not math.isfinite(score) and index not in failures:
+            failures[index] = "the model gives no finite score"
+    for index, reason in sorted(failures.items()):
+        print_error(f"{paths[index]}: {reason}")
+    return scores, failures

@@ -1,0 +1,64 @@
+"""``skdeepbiq evaluate``: the accuracy of a model on the images of a manifest."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from ._options import add_runtime_options, print_error, runtime_params
+from ._output import METRIC_NAMES, write_metrics
+from ._scoring import load_model_argument, predict_with_failures
+
+HELP = "accuracy of a model on images with known scores"
+DESCRIPTION = (
+    "Score the images of a CSV manifest with MODEL and print PLCC, SROCC, "
+    "KROCC, RMSE and MAE against the manifest's scores."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``skdeepbiq evaluate``."""
+    parser.add_argument("model", metavar="MODEL", help="model file or pretrained name")
+    parser.add_argument("manifest", metavar="MANIFEST.csv", help="images and scores")
+    parser.add_argument(
+        "-f",
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="output format (default: %(default)s)",
+    )
+    add_runtime_options(
+        parser,
+        cache_help="per-image feature cache (that of `fit --cache` skips the "
+        "network for the images it was trained on)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the metrics; 1 when some images could not be scored."""
+    import numpy as np
+
+    from .. import metrics
+    from ..datasets import load_manifest
+    from ..exceptions import SkDeepBIQWarning
+
+    data = load_manifest(args.manifest)
+    model = load_model_argument(args.model, on_error="nan", **runtime_params(args))
+    scores, failures = predict_with_failures(model, list(data.paths))
+    scored = np.isfinite(scores)
+    if scored.sum() < 2:
+        print_error("fewer than two images could be scored")
+        return 1
+    y_true, y_pred = data.y[scored], scores[scored]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkDeepBIQWarning)
+        results = {
+            name: getattr(metrics, name.lower())(y_true, y_pred)
+            for name in METRIC_NAMES
+        }
+    write_metrics(sys.stdout, int(scored.sum()), results, args.format)
+    if failures:
+        print_error(f"{len(failures)} images could not be scored and are left out")
+        return 1
+    return 0

@@ -1,0 +1,97 @@
+"""``skdeepbiq fit``: train a model on the images of a manifest and save it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ._options import (
+    add_backbone_options,
+    add_c_option,
+    add_runtime_options,
+    positive_int,
+    runtime_params,
+)
+
+HELP = "train a model on images and their scores"
+DESCRIPTION = (
+    "Train a DeepBIQ model on the images of a CSV manifest (columns image, "
+    "mos[, mos_std][, group]; image paths relative to the CSV) and save it as "
+    "a .npz file: plain arrays, no pickle. The backbone's weights are not "
+    "copied into it, only named."
+)
+
+#: Options with a few values, the first the default: option -> values, help.
+_CHOICES = {
+    "--crops": (("random", "grid", "center"), "where the crops are cut"),
+    "--fusion": (
+        ("prediction", "feature", "concatenation"),
+        "how the crops of an image make its score",
+    ),
+    "--pooling": (("mean", "min", "max"), "pooling of the crops"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``skdeepbiq fit``."""
+    parser.add_argument("manifest", metavar="MANIFEST.csv", help="images and scores")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="MODEL", help="model file (.npz)"
+    )
+    add_backbone_options(parser)
+    parser.add_argument(
+        "--n-crops",
+        type=positive_int,
+        default=25,
+        help="crops per image (default: %(default)s)",
+    )
+    for option, (values, help) in _CHOICES.items():
+        parser.add_argument(
+            option,
+            choices=values,
+            default=values[0],
+            help=f"{help} (default: %(default)s)",
+        )
+    add_c_option(parser)
+    add_runtime_options(
+        parser,
+        cache_help="per-image feature cache; `evaluate` and `score` with the "
+        "same --cache then skip the network for these images",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train the model and save it."""
+    from .. import CNNCropFeaturizer, DeepBIQRegressor, save_model
+    from .._regressor import default_regressor
+    from ..datasets import load_manifest
+
+    data = load_manifest(args.manifest)
+    featurizer = CNNCropFeaturizer(
+        backbone=args.backbone,
+        weights=args.weights,
+        n_crops=args.n_crops,
+        crop_size=args.crop_size,
+        crops=args.crops,
+        random_state=args.random_state,
+        **runtime_params(args),
+    )
+    regressor = None
+    if args.C is not None:
+        regressor = default_regressor().set_params(C=args.C)
+    model = DeepBIQRegressor(
+        featurizer, regressor, fusion=args.fusion, pooling=args.pooling
+    ).fit(data.paths, data.y)
+    metadata = {
+        "training_set": {
+            "manifest": os.path.abspath(args.manifest),
+            "n_images": len(data.y),
+        }
+    }
+    path = save_model(model, args.output, metadata=metadata)
+    print(
+        f"skdeepbiq: model trained on {len(data.y)} images saved to {path}",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,94 @@
+"""``skdeepbiq score``: the quality of images, and optionally their maps."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._options import add_runtime_options, print_error, runtime_params
+from ._output import check_maps_folder, check_maps_model, write_maps, write_scores
+from ._scoring import (
+    DEFAULT_MODEL,
+    expand_paths,
+    load_model_argument,
+    predict_with_failures,
+)
+
+HELP = "predict the quality of images"
+DESCRIPTION = (
+    "Predict the quality of images: one score per image, on the scale the "
+    "model was trained on (the default model: CLIVE's MOS, 0-100, higher is "
+    "better). Unreadable images are reported on stderr and the others are "
+    "still scored; the exit code is then 1."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``skdeepbiq score``."""
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="image files, folders (their image files) or glob patterns",
+    )
+    parser.add_argument(
+        "-m",
+        "--model",
+        default=DEFAULT_MODEL,
+        help="a pretrained model name or a model file written by `skdeepbiq fit` "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "-f", "--format", choices=("csv", "json"), default="csv", help="output format"
+    )
+    parser.add_argument("-o", "--output", help="write here instead of stdout")
+    parser.add_argument(
+        "-r", "--recursive", action="store_true", help="look into subfolders too"
+    )
+    parser.add_argument(
+        "--maps",
+        metavar="DIR",
+        help="also write each image's quality map to DIR as a PNG named after "
+        "the image (photo.jpg -> DIR/photo.png): the photo, the mean score of "
+        "a dense grid of crops over each pixel (red bad, blue good; colours "
+        "span the training scores' mean +- 2 std) and its score. Needs "
+        "matplotlib (pip install skdeepbiq[plot]); scores about 16 crops per "
+        "500x500 photo on top of the score's own",
+    )
+    add_runtime_options(
+        parser,
+        cache_help="per-image feature cache of the scores (that of `fit "
+        "--cache` too): images already there skip the network",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the images; 1 when some could not be scored (each is named)."""
+    paths, problems = expand_paths(args.paths, recursive=args.recursive)
+    for argument, reason in problems:
+        print_error(f"{argument}: {reason}")
+    if not paths:
+        print_error("no images to score")
+        return 1
+    maps_model = None
+    if args.maps is not None:
+        check_maps_folder(args.maps, paths)
+        # A silent twin for the maps: one progress bar counts the maps.
+        maps_model = load_model_argument(
+            args.model, **runtime_params(args, memory=None, verbose=0)
+        )
+        check_maps_model(maps_model)
+    model = load_model_argument(args.model, on_error="nan", **runtime_params(args))
+    scores, failures = predict_with_failures(model, paths)
+    if args.output is None:
+        write_scores(sys.stdout, paths, scores, failures, args.format)
+    else:
+        with open(args.output, "w", newline="", encoding="utf-8") as stream:
+            write_scores(stream, paths, scores, failures, args.format)
+    if maps_model is not None:
+        write_maps(maps_model, args.maps, paths, scores, failures, args.quiet)
+    if failures or problems:
+        n_failed = len(failures) + len(problems)
+        print_error(f"{n_failed} of the inputs could not be scored (see above)")
+        return 1
+    return 0
