@@ -43,6 +43,7 @@ from torchvision import transforms
 
 from skdeepbiq import CNNCropFeaturizer
 from skdeepbiq._batching import forward_passes
+from skdeepbiq._network import copy_to
 from skdeepbiq._runtime import autocast_dtype, resolve_batch_size, resolve_device
 from skdeepbiq._trunk import TRUNK_BACKBONES
 
@@ -95,7 +96,7 @@ def pass_sizes(featurizer, n_images: int, device) -> list[int]:
 def network_only(featurizer, sizes: list[int], device, amp_dtype) -> float:
     """The network alone on ready-made tensors, already on the device, in
     passes of the same sizes as the pipeline's."""
-    network = featurizer._network_on(device)
+    network = copy_to(featurizer.network_, device)
     size = featurizer.crop_size
     batches = {
         n: torch.randn(n, 3, size, size, device=device).contiguous(
@@ -119,7 +120,7 @@ def network_only(featurizer, sizes: list[int], device, amp_dtype) -> float:
 
 def naive(featurizer, paths: list[str], device, amp_dtype) -> float:
     """Per image: PIL, torchvision transforms per crop, one model call."""
-    model = featurizer._network_on(device)
+    model = copy_to(featurizer.network_, device)
     crop = transforms.Compose(
         [
             transforms.RandomCrop(featurizer.crop_size, pad_if_needed=True),
