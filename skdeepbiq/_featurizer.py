@@ -224,8 +224,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of images
-            Paths (str or PathLike), PIL images or HxWxC uint8 arrays. Read
-            only when fine-tuning.
+            Paths, PIL images or HxWxC uint8 arrays; read only to fine-tune.
         y : array-like of shape (n_images,), default=None
             Quality scores; required when fine-tuning, ignored otherwise.
 
@@ -238,14 +237,10 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         images = check_images(X)
         recipe = check_fine_tuning(self.fine_tune)
         runtime = self._runtime()
-        if recipe is not None:
-            if y is None:
-                raise ValueError("fine_tune needs the scores: call fit(X, y)")
-            y = np.asarray(y, dtype=np.float64)
-            if len(y) != len(images):
-                raise ValueError(
-                    f"y has {len(y)} scores but X has {len(images)} images"
-                )
+        if recipe is not None and y is None:
+            raise ValueError("fine_tune needs the scores: call fit(X, y)")
+        if recipe is not None and len(y := np.asarray(y, float)) != len(images):
+            raise ValueError(f"y has {len(y)} scores but X has {len(images)} images")
         self._fit_backbone(trunk=self._compute_mode() == "trunk")
         if recipe is not None:
             self._fine_tune(images, y, recipe, runtime)
@@ -266,13 +261,11 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
             float32; row ``i`` holds crop 0's features, then crop 1's, ...
         """
         result = self.extract(X)
-        if result.failures:
-            warnings.warn(
-                UnreadableImageWarning.from_failures(
-                    result.failures, len(result.features), "their feature rows are NaN"
-                ),
-                stacklevel=2,
-            )
+        if failures := result.failures:
+            nan = "their feature rows are NaN"
+            n_images = len(result.features)
+            warning = UnreadableImageWarning.from_failures(failures, n_images, nan)
+            warnings.warn(warning, stacklevel=2)
         return result.features
 
     def extract(self, X, *, on_error=None, return_boxes=False, dense_stride=None):

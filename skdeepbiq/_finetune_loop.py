@@ -98,7 +98,7 @@ def draw_windows(
     """Random crop positions, in map cells, ``per_image`` for every image.
 
     Positions are those of crops of ``crop_size`` pixels inside the image,
-    on the stride grid, as :func:`skdeepbiq._trunk.snap_boxes` gives them.
+    on the stride grid, as :func:`skdeepbiq._crops.snap_boxes` gives them.
     Returns the image index (owner) and (top, left) offset of every crop.
     """
     owners = np.repeat(np.arange(len(sizes)), per_image)

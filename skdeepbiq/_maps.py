@@ -9,71 +9,24 @@ mean score of the crops that cover it.
 A fitted model's own crops (25 random ones by default) leave parts of an
 image uncovered, so :func:`quality_maps` scores a dense regular grid of
 crops instead, with neighbouring crops ``stride`` pixels apart (half a crop
-by default), through a copy of the fitted featurizer with ``crops="grid"``:
-the model itself is not changed.
+by default), cut by the fitted featurizer itself
+(:meth:`CNNCropFeaturizer.extract` with ``dense_stride``): the model is not
+changed.
 """
 
 from __future__ import annotations
 
-import copy
-import math
 from numbers import Integral
 
 import numpy as np
 from scipy import ndimage
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
-from ._crops import grid_shape, working_size
+from ._crops import dense_grid_size
 from ._featurizer import CNNCropFeaturizer
-from ._images import check_images, load_image
 
-__all__ = ["dense_grid_size", "quality_maps", "score_map"]
-
-
-def _crops_along(extent: int, crop_size: int, stride: int) -> int:
-    """Crops needed along ``extent`` pixels for starts at most ``stride`` apart."""
-    return max(1, math.ceil((extent - crop_size) / stride) + 1)
-
-
-def dense_grid_size(height, width, crop_size, stride):
-    """Number of grid crops that cover an image with at most ``stride`` between them.
-
-    The featurizer lays ``n_crops`` grid crops out as the factor pair
-    ``rows x cols`` closest to the image's shape
-    (:func:`skdeepbiq._crops.grid_shape`); this is the smallest ``n_crops``
-    whose layout has at least the rows and columns the stride needs.
-
-    Parameters
-    ----------
-    height, width : int
-        Working size of the image (see :func:`skdeepbiq._crops.working_size`),
-        at least ``crop_size`` in both dimensions.
-    crop_size : int
-        Side of the crops, in pixels.
-    stride : int
-        Largest distance between the starts of neighbouring crops, in pixels.
-
-    Returns
-    -------
-    n_crops : int
-        Number of crops, ``rows * cols``.
-
-    Examples
-    --------
-    >>> from skdeepbiq._maps import dense_grid_size
-    >>> dense_grid_size(500, 500, 224, 112)
-    16
-    """
-    rows = _crops_along(height, crop_size, stride)
-    cols = _crops_along(width, crop_size, stride)
-    n_crops = rows * cols
-    while True:
-        got_rows, got_cols = grid_shape(n_crops, height, width)
-        if got_rows >= rows and got_cols >= cols:
-            return n_crops
-        n_crops += 1
+__all__ = ["check_map_model", "dense_grid_size", "quality_maps", "score_map"]
 
 
 def score_map(boxes, scores, shape):
@@ -137,27 +90,21 @@ def _fill_uncovered(quality_map: np.ndarray) -> np.ndarray:
     return quality_map[tuple(nearest)]
 
 
-def _grid_model(model, n_crops: int):
-    """A copy of fitted ``model`` that scores ``n_crops`` grid crops per image.
+def check_map_model(model) -> None:
+    """Refuse a model whose crops have no scores to map, saying why.
 
-    Shallow copies share the fitted network (and its copies on devices) and
-    the regressor; only the copy's featurizer parameters and crop counts
-    change.
+    Parameters
+    ----------
+    model : DeepBIQRegressor
+        Must be fitted, with ``fusion="prediction"`` and a
+        :class:`CNNCropFeaturizer`.
+
+    Raises
+    ------
+    ValueError
+        For models with feature pooling or concatenation, or precomputed
+        features.
     """
-    featurizer = copy.copy(model.featurizer_)
-    featurizer._device_networks = model.featurizer_.__dict__.setdefault(
-        "_device_networks", {}
-    )
-    featurizer.set_params(crops="grid", n_crops=n_crops, verbose=0)
-    featurizer.n_crops_ = n_crops
-    featurizer.n_features_out_ = n_crops * featurizer.n_features_per_crop_
-    grid = copy.copy(model)
-    grid.featurizer_ = featurizer
-    grid.n_crops_ = n_crops
-    return grid
-
-
-def _check_model(model) -> None:
     check_is_fitted(model, "regressor_")
     if getattr(model, "fusion", None) != "prediction":
         raise ValueError(
@@ -181,9 +128,10 @@ def quality_maps(model, X, *, stride=None):
     ``crop_size``, neighbouring crops at most ``stride`` pixels apart, so
     that every pixel is covered; the fitted model scores each crop, and the
     map's value at a pixel is the mean score of the crops that cover it.
-    The model is not modified: a copy of its fitted featurizer with
-    ``crops="grid"`` and the number of crops each image needs does the work
-    (with its ``compute``, ``device``, ``memory``, ... settings).
+    The model is not modified: its fitted featurizer cuts the dense grid
+    (``extract(..., dense_stride=stride)``, with its ``compute``,
+    ``device``, ... settings; dense grids are not cached), each image
+    decoded once.
 
     Parameters
     ----------
@@ -241,25 +189,14 @@ def quality_maps(model, X, *, stride=None):
     >>> result.map.shape, result.boxes.shape
     ((48, 64), (6, 4))
     """
-    _check_model(model)
-    featurizer = model.featurizer_
-    crop_size = featurizer.crop_size
+    check_map_model(model)
     if stride is None:
-        stride = max(1, crop_size // 2)
+        stride = max(1, model.featurizer_.crop_size // 2)
     if not isinstance(stride, Integral) or isinstance(stride, bool) or stride < 1:
         raise ValueError(f"stride must be a positive integer, got {stride!r}")
-    images = check_images(X)
-    grid_models = {}
     maps = []
-    for index, image in enumerate(
-        tqdm(images, disable=not featurizer.verbose, unit="img", desc="quality maps")
-    ):
-        shape = load_image(image, index).shape[:2]
-        working = working_size(*shape, crop_size, "grid")
-        n_crops = dense_grid_size(*working, crop_size, int(stride))
-        if n_crops not in grid_models:
-            grid_models[n_crops] = _grid_model(model, n_crops)
-        crops = grid_models[n_crops].crop_scores([image])[0]
+    for crops in model.crop_scores(X, dense_stride=int(stride)):
+        shape = crops.pop("shape")
         quality_map = _fill_uncovered(score_map(crops.boxes, crops.scores, shape))
         maps.append(Bunch(map=quality_map, **crops))
     return maps

@@ -204,36 +204,14 @@ def featurize(
     """
     distributed = _distributed()
     client = _client(client)
-    if isinstance(partition_size, bool) or not (
-        isinstance(partition_size, int | np.integer) and partition_size >= 1
-    ):
-        raise ValueError(
-            f"partition_size must be a positive integer, got {partition_size!r}"
-        )
-    if torch_threads is not None and not (
-        isinstance(torch_threads, int | np.integer) and torch_threads >= 1
-    ):
-        raise ValueError(
-            f"torch_threads must be a positive integer or None, got {torch_threads!r}"
-        )
-    paths = check_images(paths)
-    for index, path in enumerate(paths):
-        if not isinstance(path, str | os.PathLike):
-            raise TypeError(
-                f"paths[{index}] is a {type(path).__name__}, not a path: workers "
-                "read images from files (featurize in-memory images locally)"
-            )
-    paths = [os.fspath(path) for path in paths]
+    _check_count("partition_size", partition_size)
+    if torch_threads is not None:
+        _check_count("torch_threads", torch_threads, " or None")
+    paths = _file_paths(paths)
     if not hasattr(featurizer, "network_"):
         featurizer = clone(featurizer).fit(paths)
     starts = range(0, len(paths), partition_size)
-    shards = [None] * len(starts)
-    if output is not None:
-        os.makedirs(output, exist_ok=True)
-        shards = [
-            os.path.join(os.fspath(output), f"part-{number:05d}.npy")
-            for number in range(len(starts))
-        ]
+    shards = _shard_paths(output, len(starts))
     [remote] = client.scatter([featurizer], broadcast=True, hash=False)
     run = uuid.uuid4().hex[:8]
     futures = [
@@ -250,11 +228,62 @@ def featurize(
     ]
     if progress:
         distributed.progress(futures)
-    position = {future.key: number for number, future in enumerate(futures)}
-    failures, results = [], [None] * len(futures)
-    slow_workers = False
+    rows = None
     if output is None:
         rows = np.empty((len(paths), featurizer.n_features_out_), np.float32)
+    results, failures = _gather(distributed, futures, starts, rows)
+    if failures:
+        warnings.warn(
+            UnreadableImageWarning.from_failures(
+                failures, len(paths), "their feature rows are NaN"
+            ),
+            stacklevel=2,
+        )
+    return rows if output is None else _shard_array(shards, results)
+
+
+def _check_count(name: str, value, alternatives: str = "") -> None:
+    """Refuse ``value`` unless it is a positive integer, naming ``name``."""
+    if isinstance(value, bool) or not (
+        isinstance(value, int | np.integer) and value >= 1
+    ):
+        raise ValueError(
+            f"{name} must be a positive integer{alternatives}, got {value!r}"
+        )
+
+
+def _file_paths(paths) -> list[str]:
+    """``paths`` as strings; anything that is not a path is a TypeError."""
+    paths = check_images(paths)
+    for index, path in enumerate(paths):
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(
+                f"paths[{index}] is a {type(path).__name__}, not a path: workers "
+                "read images from files (featurize in-memory images locally)"
+            )
+    return [os.fspath(path) for path in paths]
+
+
+def _shard_paths(output, n_shards: int) -> list:
+    """File of each partition's shard in ``output``, or None for each."""
+    if output is None:
+        return [None] * n_shards
+    os.makedirs(output, exist_ok=True)
+    return [
+        os.path.join(os.fspath(output), f"part-{number:05d}.npy")
+        for number in range(n_shards)
+    ]
+
+
+def _gather(distributed, futures, starts, rows):
+    """Results of the partitions as they finish, and the failures, sorted.
+
+    Rows go into ``rows`` when it is an array; otherwise each partition's
+    result (its shard's shape) is kept in order. Warns once when workers run
+    PyTorch on the CPU with Dask's slow malloc setting.
+    """
+    position = {future.key: number for number, future in enumerate(futures)}
+    failures, results, slow_workers = [], [None] * len(futures), False
     try:
         for future, (result, failed, slow) in distributed.as_completed(
             futures, with_results=True
@@ -262,9 +291,8 @@ def featurize(
             number = position[future.key]
             failures.extend(failed)
             slow_workers |= slow
-            if output is None:
-                start = starts[number]
-                rows[start : start + len(result)] = result
+            if rows is not None:
+                rows[starts[number] : starts[number] + len(result)] = result
             else:
                 results[number] = result
             future.release()
@@ -278,19 +306,10 @@ def featurize(
                 "set, which about halves its speed; start them under "
                 "dask.config.set(skdeepbiq.dask.worker_environment())"
             ),
-            stacklevel=2,
+            stacklevel=3,
         )
-    if failures:
-        failures.sort(key=lambda failure: failure.index)
-        warnings.warn(
-            UnreadableImageWarning.from_failures(
-                failures, len(paths), "their feature rows are NaN"
-            ),
-            stacklevel=2,
-        )
-    if output is None:
-        return rows
-    return _shard_array(shards, results)
+    failures.sort(key=lambda failure: failure.index)
+    return results, failures
 
 
 def _shard_array(shards, shapes):

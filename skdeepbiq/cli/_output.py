@@ -94,17 +94,12 @@ def check_maps_folder(folder: str, paths: list[str]) -> None:
 
 
 def check_maps_model(model) -> None:
-    """Refuse ``--maps`` with a model whose crops have no scores (exit 2).
-
-    :func:`skdeepbiq.quality_maps` says so with a ``ValueError``; it is
-    asked for the map of a one-pixel image, before any photo is scored.
-    """
-    import numpy as np
-
-    from .. import quality_maps
+    """Refuse ``--maps`` with a model whose crops have no scores (exit 2),
+    before any photo is scored."""
+    from .._maps import check_map_model
 
     try:
-        quality_maps(model, [np.zeros((1, 1, 3), dtype=np.uint8)])
+        check_map_model(model)
     except ValueError as error:
         raise UsageError(f"--maps: {error}") from error
 
