@@ -23,11 +23,6 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
-def describe(image, index: int) -> str:
-    """Short name of ``X[index]`` for messages: ``X[3] ('a.jpg')``."""
-    return str(ImageFailure(index, image_description(image), ""))[:-2]
-
-
 def image_description(image) -> str:
     """The path of an image as given, or a short text for in-memory images."""
     if isinstance(image, str | os.PathLike):
@@ -45,12 +40,39 @@ def _failure(image, index: int, reason: str) -> ImageReadError:
     )
 
 
+def _image_column(X: np.ndarray) -> np.ndarray:
+    """``X`` as a 1-D array of images, or raise for a single image or a table.
+
+    A 2-D array of objects or strings is a table: its one column is the
+    images (what ``df[["path"]]`` and a ``ColumnTransformer`` give). A 2-D
+    or 3-D array of numbers is one image, which ``X`` must not be.
+    """
+    if X.dtype.kind not in "OUS":
+        if X.ndim in (2, 3):
+            raise TypeError(
+                f"X must be a sequence of images; got one array of shape {X.shape}. "
+                "Wrap a single image in a list, or pass an array of shape "
+                "(n_images, height, width, channels)"
+            )
+        return X
+    if X.ndim == 2 and X.shape[1] != 1:
+        raise ValueError(
+            f"X is a table of {X.shape[1]} columns; the images must be one column "
+            "(a list, a Series, a one-column DataFrame such as df[['path']], or "
+            "an array of shape (n_images,) or (n_images, 1))"
+        )
+    return X[:, 0] if X.ndim == 2 else X
+
+
 def check_images(X) -> list:
     """Validate ``X`` as a sequence of images and return it as a list.
 
     Accepts a list, tuple, 1-D object array or pandas Series of paths
-    (str or PathLike), PIL images or HxWxC / HxW uint8 arrays, and a 4-D
-    uint8 array of shape (n_images, H, W, C). Nothing is read here.
+    (str or PathLike), PIL images or HxWxC / HxW uint8 arrays, a 4-D uint8
+    array of shape (n_images, H, W, C), and one column of images as a 2-D
+    table: a one-column DataFrame (``df[["path"]]``, what a
+    ``ColumnTransformer`` passes) or an object or string array of shape
+    (n_images, 1). Nothing is read here.
 
     Raises
     ------
@@ -59,21 +81,24 @@ def check_images(X) -> list:
         image (None, a number, bytes, ...): a programming error, raised
         whatever ``on_error`` says, naming the first such index.
     ValueError
-        ``X`` is empty.
+        ``X`` is empty, or a table of several columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeepbiq._images import check_images
+    >>> check_images(np.array([["a.jpg"], ["b.jpg"]], dtype=object))
+    ['a.jpg', 'b.jpg']
     """
     if isinstance(X, str | bytes | os.PathLike | Image.Image):
         raise TypeError(
             "X must be a sequence of images (paths, PIL images or arrays), "
             f"got a single {type(X).__name__}; wrap it in a list"
         )
-    if isinstance(X, np.ndarray) and X.dtype != object and X.ndim in (2, 3):
-        raise TypeError(
-            f"X must be a sequence of images; got one array of shape {X.shape}. "
-            "Wrap a single image in a list, or pass an array of shape "
-            "(n_images, height, width, channels)"
-        )
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas
-        X = X.to_numpy()
+        X = np.asarray(X.to_numpy(), dtype=object)
+    if isinstance(X, np.ndarray):
+        X = _image_column(X)
     if not isinstance(X, Sequence | np.ndarray):
         raise TypeError(
             "X must be a sequence of images (list, tuple, array or pandas "

@@ -10,16 +10,18 @@ class SkDeepBIQWarning(UserWarning):
 class WeightsNotFoundError(FileNotFoundError):
     """Pretrained weights are neither cached locally nor downloadable.
 
-    The message names the weights file, the folder it must be put in and
-    the command that fetches it.
+    The message names the weights file, the folder it must be put in and,
+    where one can work, the command that fetches it.
     """
 
 
 class ModelFileError(ValueError):
     """A file given as a model is not a skdeepbiq model file it can read.
 
-    The message names the file and says what it is instead (not an ``.npz``
-    archive, an archive of something else, a newer format version).
+    The message names the file and says what it is instead: not an
+    ``.npz`` archive (a text file, an image, ...), an archive of something
+    else, or a model file of a format version this skdeepbiq does not read
+    (naming the version found and the versions read).
     """
 
 

@@ -64,6 +64,19 @@ def _outlined(size: float) -> dict:
     return {"fontsize": size, "path_effects": [outline]}
 
 
+def _colour_range(values: np.ndarray, vmin, vmax) -> tuple[float, float]:
+    """The colour range: ``vmin`` and ``vmax``, or the finite values' range;
+    a flat map still gets a range of 1."""
+    finite = values[np.isfinite(values)]
+    if vmin is None:
+        vmin = float(finite.min()) if finite.size else 0.0
+    if vmax is None:
+        vmax = float(finite.max()) if finite.size else 1.0
+    if vmax <= vmin:
+        vmin, vmax = vmin - 0.5, vmax + 0.5
+    return vmin, vmax
+
+
 def plot_quality_map(
     image,
     quality_map,
@@ -145,13 +158,7 @@ def plot_quality_map(
 
         _, ax = plt.subplots()
     figure = ax.figure
-    finite = values[np.isfinite(values)]
-    if vmin is None:
-        vmin = float(finite.min()) if finite.size else 0.0
-    if vmax is None:
-        vmax = float(finite.max()) if finite.size else 1.0
-    if vmax <= vmin:  # a flat map still needs a colour bar with a range
-        vmin, vmax = vmin - 0.5, vmax + 0.5
+    vmin, vmax = _colour_range(values, vmin, vmax)
     ax.imshow(pixels, interpolation="antialiased")
     overlay = ax.imshow(
         values,

@@ -473,3 +473,16 @@ def test_within_k_std_scorer_works_in_grid_search_fit_params(regression_data):
         ).fit(X, y, mos_std=mos_std)
     assert search.best_params_ == {"alpha": 0.01}
     assert 0 <= search.best_score_ <= 1
+
+
+def test_public_names_are_importable_from_skdeepbiq_metrics():
+    import skdeepbiq.metrics as metrics
+
+    assert sorted(metrics.__all__) == sorted(
+        ["SCORERS", "fit_logistic_5", "get_scorer", "get_scorer_names", "krocc",
+         "logistic_5", "mae", "nmae", "plcc", "plcc_logistic", "rmse", "srocc",
+         "within_k_std"]
+    )  # fmt: skip
+    for name in metrics.__all__:
+        assert getattr(metrics, name) is not None
+    assert list(metrics.SCORERS) == metrics.get_scorer_names()[: len(metrics.SCORERS)]

@@ -272,3 +272,18 @@ def test_a_nan_split_makes_the_median_nan():
 def test_median_scores_rejects_other_inputs():
     with pytest.raises(TypeError, match="per-split"):
         median_scores([0.1, 0.2])
+
+
+def test_public_names_are_importable_from_skdeepbiq_model_selection():
+    import skdeepbiq.model_selection as model_selection
+
+    assert sorted(model_selection.__all__) == [
+        "ReferenceSplit",
+        "clive_splits",
+        "median_scores",
+        "predefined_validation",
+        "synthetic_splits",
+    ]
+    assert isinstance(
+        model_selection.synthetic_splits(), model_selection.ReferenceSplit
+    )

@@ -1,0 +1,304 @@
+"""Saving a fitted DeepBIQRegressor to a model file and loading it back.
+
+A fitted :class:`DeepBIQRegressor` whose regressor is linear is fully
+described by a few arrays: the featurizer's parameters (the backbone's
+weights come from torchvision's file, not from the model file), the feature
+standardisation, the target scale and the regressor's ``coef_`` and
+``intercept_``. :func:`save_model` writes them to a ``.npz`` file of plain
+numeric and string arrays (:mod:`skdeepbiq._model_file`), and
+:func:`load_model` rebuilds a fitted estimator from it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVR
+from sklearn.utils.validation import check_is_fitted
+
+from ._backbones import resolve_weights
+from ._featurizer import CNNCropFeaturizer
+from ._model_file import read_model_file, write_model_file
+from ._regressor import DeepBIQRegressor
+from .exceptions import ModelFileError
+
+#: Featurizer parameters that define the features, saved in the file.
+_MODEL_PARAMS = (
+    "backbone", "weights", "layer", "n_crops", "crop_size", "crops", "compute",
+)  # fmt: skip
+#: Featurizer parameters that only say how to run it, chosen when loading.
+_RUNTIME_PARAMS = (
+    "device", "precision", "batch_size", "n_jobs", "memory", "verbose", "on_error",
+)  # fmt: skip
+#: Linear regressors whose prediction is ``X @ coef_ + intercept_``.
+_REGRESSORS = {cls.__name__: cls for cls in (LinearSVR, Ridge, LinearRegression)}
+#: The arrays of the fitted StandardScaler, when the model standardises.
+_SCALER_ARRAYS = ("scaler_mean", "scaler_scale", "scaler_n_samples_seen")
+#: ``featurizer.fit`` does not read its images; this stands in for them.
+_PLACEHOLDER_IMAGE = np.zeros((1, 1, 3), dtype=np.uint8)
+
+__all__ = ["load_model", "save_model"]
+
+
+def _featurizer_config(featurizer) -> dict:
+    """The parameters of a fitted featurizer that the file must keep."""
+    if type(featurizer) is not CNNCropFeaturizer:
+        raise TypeError(
+            "only models whose featurizer is a CNNCropFeaturizer can be saved "
+            f"in the npz format, not {type(featurizer).__name__}"
+        )
+    params = featurizer.get_params()
+    defaults = CNNCropFeaturizer().get_params()
+    unsupported = [
+        name
+        for name, value in params.items()
+        if name not in (*_MODEL_PARAMS, "random_state", *_RUNTIME_PARAMS)
+        and value != defaults.get(name)
+    ]
+    if unsupported:
+        raise ValueError(
+            "the npz format cannot keep the featurizer parameters "
+            f"{unsupported}; save this model with joblib instead"
+        )
+    config = {name: params[name] for name in _MODEL_PARAMS}
+    kind, value = resolve_weights(config["backbone"], config["weights"])
+    if kind == "enum":
+        config["weights"] = value.name
+    elif kind == "file":
+        config["weights"] = value
+    config["random_state"] = int(featurizer.seed_)
+    return config
+
+
+def _regressor_config(regressor) -> dict:
+    name = type(regressor).__name__
+    if _REGRESSORS.get(name) is not type(regressor):
+        raise TypeError(
+            f"the npz format keeps only the linear regressors {sorted(_REGRESSORS)}, "
+            f"not {name}; save this model with joblib instead"
+        )
+    coef = np.asarray(regressor.coef_)
+    if coef.ndim != 1:
+        raise ValueError(f"expected one target, got coef_ of shape {coef.shape}")
+    return {"class": name, "params": regressor.get_params()}
+
+
+def _estimator_params(model) -> dict:
+    """The DeepBIQRegressor's own parameters (all but its two sub-estimators)."""
+    params = model.get_params(deep=False)
+    return {
+        name: value
+        for name, value in params.items()
+        if name not in ("featurizer", "regressor")
+    }
+
+
+def save_model(model, path, *, metadata=None):
+    """Save a fitted DeepBIQRegressor to a ``.npz`` file without pickle.
+
+    Parameters
+    ----------
+    model : DeepBIQRegressor
+        Fitted, with a :class:`CNNCropFeaturizer` and a ``LinearSVR``,
+        ``Ridge`` or ``LinearRegression`` regressor. The backbone's weights
+        are not copied: the file names them (torchvision weights name, or a
+        state_dict path), and :func:`load_model` loads them again; so a
+        fine-tuned model is refused (``ValueError``). All the model's own
+        parameters (``fusion``, ``pooling``, ``power``, ...) are kept.
+    path : str or path-like
+        Output file; ``.npz`` is appended when missing (as numpy does).
+    metadata : dict, default=None
+        JSON-serialisable notes kept in the file (training set, accuracy,
+        ...); the date and skdeepbiq's version are added.
+
+    Returns
+    -------
+    path : str
+        The file written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+    >>> from skdeepbiq import load_model, save_model
+    >>> rng = np.random.default_rng(0)
+    >>> images = [rng.integers(0, 256, (48, 48, 3), dtype=np.uint8) for _ in range(6)]
+    >>> model = DeepBIQRegressor(
+    ...     CNNCropFeaturizer(weights=None, n_crops=2, crop_size=32)
+    ... ).fit(images, np.linspace(20, 80, 6))
+    >>> path = save_model(model, os.path.join(tempfile.mkdtemp(), "model.npz"))
+    >>> bool(np.array_equal(load_model(path).predict(images), model.predict(images)))
+    True
+    """
+    from . import __version__
+
+    if not isinstance(model, DeepBIQRegressor):
+        raise TypeError(f"model must be a DeepBIQRegressor, not {type(model).__name__}")
+    check_is_fitted(model, "regressor_")
+    tuned = (
+        getattr(model, "fine_tune", None),
+        model.featurizer_.get_params().get("fine_tune"),
+    )
+    if any(value not in (None, False) for value in tuned):
+        raise ValueError(
+            "a fine-tuned model cannot be saved in the npz format, which does "
+            "not keep tuned network weights; use joblib.dump (a pickle) instead"
+        )
+    stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    config = {
+        "featurizer": _featurizer_config(model.featurizer_),
+        "regressor": _regressor_config(model.regressor_),
+        "estimator": _estimator_params(model),
+        "y_mean": float(model.y_mean_),
+        "y_scale": float(model.y_scale_),
+    }
+    metadata = {"date": stamp, "skdeepbiq_version": __version__, **(metadata or {})}
+    arrays = {"coef": model.regressor_.coef_, "intercept": model.regressor_.intercept_}
+    if model.scaler_ is not None:
+        arrays["scaler_mean"] = model.scaler_.mean_
+        arrays["scaler_scale"] = model.scaler_.scale_
+        arrays["scaler_n_samples_seen"] = model.scaler_.n_samples_seen_
+    return write_model_file(path, config, metadata, arrays)
+
+
+def _fitted_scaler(path: str, arrays: dict) -> StandardScaler:
+    missing = [name for name in _SCALER_ARRAYS if name not in arrays]
+    if missing:
+        raise ModelFileError(f"{path!r} is a damaged model file: no {missing}")
+    scaler = StandardScaler()
+    scaler.mean_ = arrays["scaler_mean"]
+    scaler.scale_ = arrays["scaler_scale"]
+    scaler.var_ = arrays["scaler_scale"] ** 2
+    scaler.n_samples_seen_ = arrays["scaler_n_samples_seen"]
+    scaler.n_features_in_ = len(scaler.mean_)
+    return scaler
+
+
+def _fitted_regressor(path: str, config: dict, arrays: dict):
+    cls = _REGRESSORS.get(config["class"])
+    if cls is None:
+        raise ModelFileError(
+            f"{path!r} holds the regressor {config['class']!r}, which this "
+            f"skdeepbiq does not load (it loads {sorted(_REGRESSORS)})"
+        )
+    regressor = cls(**config["params"])
+    regressor.coef_ = arrays["coef"]
+    intercept = arrays["intercept"]
+    regressor.intercept_ = intercept[()] if intercept.ndim == 0 else intercept
+    regressor.n_features_in_ = len(regressor.coef_)
+    return regressor
+
+
+def _estimator_kwargs(path: str, params: dict) -> dict:
+    """The saved DeepBIQRegressor parameters this skdeepbiq understands.
+
+    A parameter this version lacks is dropped when the file sets it to
+    None (switched off, as a version without it behaves); any other value
+    is an error naming it.
+    """
+    known = DeepBIQRegressor().get_params(deep=False)
+    unknown = sorted(
+        name
+        for name, value in params.items()
+        if name not in known and value is not None
+    )
+    if unknown:
+        raise ModelFileError(
+            f"{path!r} sets DeepBIQRegressor parameters {unknown} that "
+            "this version of skdeepbiq does not have: upgrade skdeepbiq"
+        )
+    return {name: value for name, value in params.items() if name in known}
+
+
+def load_model(
+    path,
+    *,
+    device="auto",
+    precision="auto",
+    batch_size="auto",
+    n_jobs=None,
+    memory=None,
+    verbose=0,
+    on_error="raise",
+):
+    """Load a model saved by :func:`save_model` as a fitted DeepBIQRegressor.
+
+    The backbone's weights are loaded from torch's cache; if they are
+    missing, the error names the weights file and its folder, and the
+    command that fetches it where one can.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npz`` file. It is read with ``allow_pickle=False``.
+    device : str, default="auto"
+        Featurizer device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+    precision : {"auto", "float32", "float16", "bfloat16"}, default="auto"
+        Arithmetic of the network (see :class:`CNNCropFeaturizer`).
+    batch_size : int or "auto", default="auto"
+        Crops per forward pass (see :class:`CNNCropFeaturizer`).
+    n_jobs : int, default=None
+        Threads that read images (see :class:`CNNCropFeaturizer`).
+    memory : str, path, joblib.Memory or None, default=None
+        Feature cache folder.
+    verbose : int, default=0
+        If positive, show a progress bar on stderr while featurizing.
+    on_error : {"raise", "nan"}, default="raise"
+        What prediction does with unreadable images (see
+        :class:`CNNCropFeaturizer`): raise, or give them NaN scores with a
+        warning.
+
+    Returns
+    -------
+    model : DeepBIQRegressor
+        Fitted: ``predict`` works at once.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ModelFileError
+        The file is not a skdeepbiq model file (a text file, an image,
+        another npz archive), or has a format version this skdeepbiq does
+        not read; the message names the file, and the versions found and
+        read.
+    """
+    path = os.fspath(path)
+    model_file = read_model_file(path)
+    config, arrays = model_file.config, model_file.arrays
+    runtime = dict(
+        device=device,
+        precision=precision,
+        batch_size=batch_size,
+        on_error=on_error,
+        n_jobs=n_jobs,
+        memory=memory,
+        verbose=verbose,
+    )
+    featurizer = CNNCropFeaturizer(**config["featurizer"], **runtime)
+    regressor = _fitted_regressor(path, config["regressor"], arrays)
+    model = DeepBIQRegressor(
+        featurizer=featurizer,
+        regressor=clone(regressor),
+        **_estimator_kwargs(path, config["estimator"]),
+    )
+    model.featurizer_ = clone(featurizer).fit([_PLACEHOLDER_IMAGE])
+    model.n_crops_ = model.featurizer_.n_crops_
+    model.scaler_ = _fitted_scaler(path, arrays) if model.standardize else None
+    model.y_mean_, model.y_scale_ = config["y_mean"], config["y_scale"]
+    model.regressor_ = regressor
+    expected = model.featurizer_.n_features_per_crop_
+    if model.fusion == "concatenation":
+        expected = model.featurizer_.n_features_out_
+    if regressor.n_features_in_ != expected:
+        raise ModelFileError(
+            f"{path!r} expects {regressor.n_features_in_} features per "
+            f"row but its featurizer gives {expected}"
+        )
+    return model
