@@ -17,14 +17,13 @@ import os
 import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVR
 from sklearn.utils.validation import check_is_fitted
 
 from ._backbones import resolve_weights
 from ._featurizer import CNNCropFeaturizer
 from ._model_file import read_model_file, write_model_file
-from ._regressor import DeepBIQRegressor
+from ._regressor import DeepBIQRegressor, fitted_model
 from .exceptions import ModelFileError
 
 #: Featurizer parameters that define the features, saved in the file.
@@ -167,17 +166,18 @@ def save_model(model, path, *, metadata=None):
     return write_model_file(path, config, metadata, arrays)
 
 
-def _fitted_scaler(path: str, arrays: dict) -> StandardScaler:
+def _scaling(path: str, config: dict, arrays: dict) -> dict:
+    """The saved feature and target scaling, as :func:`fitted_model` takes it."""
     missing = [name for name in _SCALER_ARRAYS if name not in arrays]
     if missing:
         raise ModelFileError(f"{path!r} is a damaged model file: no {missing}")
-    scaler = StandardScaler()
-    scaler.mean_ = arrays["scaler_mean"]
-    scaler.scale_ = arrays["scaler_scale"]
-    scaler.var_ = arrays["scaler_scale"] ** 2
-    scaler.n_samples_seen_ = arrays["scaler_n_samples_seen"]
-    scaler.n_features_in_ = len(scaler.mean_)
-    return scaler
+    return dict(
+        scaler_mean=arrays["scaler_mean"],
+        scaler_scale=arrays["scaler_scale"],
+        scaler_n_samples_seen=arrays["scaler_n_samples_seen"],
+        y_mean=config["y_mean"],
+        y_scale=config["y_scale"],
+    )
 
 
 def _fitted_regressor(path: str, config: dict, arrays: dict):
@@ -288,17 +288,18 @@ def load_model(
         regressor=clone(regressor),
         **_estimator_kwargs(path, config["estimator"]),
     )
-    model.featurizer_ = clone(featurizer).fit([_PLACEHOLDER_IMAGE])
-    model.n_crops_ = model.featurizer_.n_crops_
-    model.scaler_ = _fitted_scaler(path, arrays) if model.standardize else None
-    model.y_mean_, model.y_scale_ = config["y_mean"], config["y_scale"]
-    model.regressor_ = regressor
-    expected = model.featurizer_.n_features_per_crop_
+    fitted_featurizer = clone(featurizer).fit([_PLACEHOLDER_IMAGE])
+    expected = fitted_featurizer.n_features_per_crop_
     if model.fusion == "concatenation":
-        expected = model.featurizer_.n_features_out_
+        expected = fitted_featurizer.n_features_out_
     if regressor.n_features_in_ != expected:
         raise ModelFileError(
             f"{path!r} expects {regressor.n_features_in_} features per "
             f"row but its featurizer gives {expected}"
         )
-    return model
+    return fitted_model(
+        model,
+        featurizer=fitted_featurizer,
+        regressor=regressor,
+        **(_scaling(path, config, arrays) if model.standardize else {}),
+    )
