@@ -169,7 +169,9 @@ def quality_maps(model, X, *, stride=None):
         For models with feature pooling or concatenation (their crops have
         no scores), or precomputed features.
     ImageReadError
-        For an image that cannot be read.
+        For an image that cannot be read (with the featurizer's
+        ``on_error="nan"``, its Bunch has ``map`` None, no boxes or scores
+        and a NaN ``score`` instead, and one warning lists it).
 
     See Also
     --------
@@ -197,6 +199,9 @@ def quality_maps(model, X, *, stride=None):
     maps = []
     for crops in model.crop_scores(X, dense_stride=int(stride)):
         shape = crops.pop("shape")
+        if shape is None:  # unreadable, with on_error="nan": warned about
+            maps.append(Bunch(map=None, **crops))
+            continue
         quality_map = _fill_uncovered(score_map(crops.boxes, crops.scores, shape))
         maps.append(Bunch(map=quality_map, **crops))
     return maps

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from numpy.testing import assert_array_equal
 
 from skdeepbiq import CNNCropFeaturizer, load_pretrained
@@ -18,6 +19,16 @@ from .conftest import CLIVE_DEV
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = np.load(Path(__file__).parent / "data" / "golden.npz")
+
+
+@pytest.fixture(autouse=True)
+def two_torch_threads():
+    """The stored values were computed with PyTorch on 2 threads; CPU kernels
+    round differently with another thread count."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.mark.clive
