@@ -160,7 +160,9 @@ class Engine:
             crops = item.payload
             if self.trunk is not None:
                 working_image, snapped = crops
-                crops = cut_windows(self.trunk_maps(images[index], working_image), snapped)
+                crops = cut_windows(
+                    self.trunk_maps(images[index], working_image), snapped
+                )
             meta[index] = item
             yield index, crops
 

@@ -292,8 +292,6 @@ def choose_crop_count(srocc_by_count: dict, alpha=0.05) -> dict:
     }
 
 
-
-
 def study_crop_counts(summaries: dict, crop_counts, alpha: float) -> dict:
     """Per Exp II fusion: SROCC by number of crops and the t-test choice."""
     study = {}

@@ -119,7 +119,9 @@ class NetworkMixin:
         return self.compute
 
     def _runtime(self):
-        return resolve_runtime(self.device, self.precision, self.batch_size, self.n_jobs)
+        return resolve_runtime(
+            self.device, self.precision, self.batch_size, self.n_jobs
+        )
 
     def _crop_spec(self, dense_stride=None) -> CropSpec:
         return CropSpec(
@@ -176,9 +178,7 @@ class NetworkMixin:
         if spec.snap > 1:
             trunk, network = split_network(self.backbone, network.model)
             trunk_cache = self._cache(runtime, kind="trunk-maps")
-        return Engine(
-            network, self.mean_, self.std_, spec, runtime, trunk, trunk_cache
-        )
+        return Engine(network, self.mean_, self.std_, spec, runtime, trunk, trunk_cache)
 
     def _cache(self, runtime, kind="features") -> FeatureCache | None:
         """The cache of this featurizer's rows (or trunk maps) on ``runtime``."""
@@ -211,4 +211,3 @@ class NetworkMixin:
         state = super().__getstate__()
         state.pop("_device_networks", None)
         return state
-

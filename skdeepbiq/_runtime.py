@@ -111,9 +111,7 @@ class Runtime:
     def autocast(self, training: bool = False):
         """The autocast context of this runtime (disabled for float32)."""
         dtype = self.train_dtype if training else self.amp_dtype
-        return torch.autocast(
-            self.device.type, dtype=dtype, enabled=dtype is not None
-        )
+        return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
 
 
 def resolve_runtime(

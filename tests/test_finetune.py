@@ -139,7 +139,10 @@ def test_fine_tuned_regressor_pickles_and_predicts_the_same(images, scores):
 
 def test_fine_tune_true_uses_the_default_recipe_and_needs_scores(images):
     featurizer = CNNCropFeaturizer(**SMALL, fine_tune=True)
-    assert check_fine_tuning(featurizer.fine_tune).get_params() == FineTuning().get_params()
+    assert (
+        check_fine_tuning(featurizer.fine_tune).get_params()
+        == FineTuning().get_params()
+    )
     with pytest.raises(ValueError, match="fine_tune needs the scores"):
         featurizer.fit(images)
 

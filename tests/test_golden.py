@@ -51,6 +51,8 @@ def test_clive_features_are_bit_identical_to_the_stored_ones(mobilenet_weights_c
 def test_pretrained_scores_of_the_sample_images_are_unchanged(
     mobilenet_weights_cached,
 ):
-    paths = [str(ROOT / "examples" / "images" / name) for name in GOLDEN["sample_names"]]
+    paths = [
+        str(ROOT / "examples" / "images" / name) for name in GOLDEN["sample_names"]
+    ]
     scores = load_pretrained(device="cpu").predict(paths)
     assert_array_equal(scores, GOLDEN["sample_scores"])

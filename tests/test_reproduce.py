@@ -237,8 +237,8 @@ def test_exp_iii_fine_tunes_with_the_papers_five_classes_by_default(exp_iii):
         assert recipe["score_range"] == [0.0, 100.0]  # the paper's 0-100 classes
     for path in split_files(output):
         record = json.loads(path.read_text())
-        expected = "regression" if record["config"].startswith("regression-") else (
-            "classes"
+        expected = (
+            "regression" if record["config"].startswith("regression-") else ("classes")
         )
         assert record["fine_tune"]["objective"] == expected
     rows = {row["config"]: row for row in results.rows}
