@@ -65,8 +65,13 @@ def build_network(backbone: str, weights, layer, seed: int, crop_size: int) -> B
 
 
 def copy_to(network: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """A copy of ``network`` on ``device``, channels-last."""
-    return copy.deepcopy(network).to(device).to(memory_format=torch.channels_last)
+    """A copy of ``network`` on ``device``, channels-last, in eval mode.
+
+    ``eval()`` again: a deep copy of a pruned graph (``layer=``, torch.fx's
+    ``GraphModule``) comes back in training mode.
+    """
+    network = copy.deepcopy(network).to(device).eval()
+    return network.to(memory_format=torch.channels_last)
 
 
 def tune(

@@ -446,3 +446,52 @@ def test_out_of_memory_on_one_crop_is_a_memory_error(images, monkeypatch):
     featurizer = CNNCropFeaturizer(**SMALL, batch_size=1).fit(images)
     with pytest.raises(MemoryError, match="single crop"):
         featurizer.transform(images[:1])
+
+
+@pytest.mark.parametrize(
+    ("backbone", "layer"),
+    [("mobilenet_v2", "features.3"), ("resnet18", "layer2"), ("alexnet", "features.5")],
+)
+def test_layer_features_are_that_modules_output_in_eval_mode(backbone, layer):
+    # The pruned graph (torch.fx) must run with batch-norm statistics frozen:
+    # a deep copy of a GraphModule comes back in training mode.
+    pixels = make_images(1, size=(80, 80))[0]
+    featurizer = CNNCropFeaturizer(
+        backbone=backbone, weights=None, layer=layer, crops="center", crop_size=64
+    ).fit([pixels])
+    model = torchvision.models.get_model(backbone, weights=None)
+    model.load_state_dict(
+        {
+            key: value
+            for key, value in featurizer.network_.model.state_dict().items()
+            if key in model.state_dict()
+        },
+        strict=False,
+    )
+    model.eval()
+    crop = cutting_module.cut_crops(
+        pixels, n_crops=1, crop_size=64, mode="center", seed=0
+    )[0]
+    batch = (
+        crop.float() / 255 - torch.tensor(featurizer.mean_).view(1, 3, 1, 1)
+    ) / torch.tensor(featurizer.std_).view(1, 3, 1, 1)
+    captured = []
+    model.get_submodule(layer).register_forward_hook(
+        lambda module, inputs, output: captured.append(output)
+    )
+    with torch.no_grad():
+        model(batch)
+    expected = captured[0].mean(dim=(2, 3)).numpy()[0]
+    np.testing.assert_allclose(
+        featurizer.transform([pixels])[0], expected, rtol=1e-4, atol=1e-5
+    )
+
+
+def test_a_pickled_featurizer_with_a_layer_gives_the_same_features(images):
+    featurizer = CNNCropFeaturizer(**SMALL, layer="features.3").fit(images)
+    features = featurizer.transform(images)
+    restored = pickle.loads(pickle.dumps(featurizer))
+    np.testing.assert_array_equal(restored.transform(images), features)
+    np.testing.assert_array_equal(
+        clone(featurizer).fit(images).transform(images), features
+    )
