@@ -293,9 +293,10 @@ def extract_rows(
     cached = sorted(found)
     located = crop_boxes_of([images[index] for index in cached], engine.spec, [])
     for index, place in zip(cached, located, strict=True):
-        if place is not None:
-            boxes[index], shapes[index] = place
-    if not dense:
-        for failure in failures:
-            boxes[failure.index] = np.full((engine.spec.n_crops, 4), np.nan)
+        boxes[index], shapes[index] = (None, None) if place is None else place
+    if not dense:  # unreadable images, cached or not, get NaN boxes
+        nan = np.full((engine.spec.n_crops, 4), np.nan)
+        boxes = [
+            nan.copy() if image_boxes is None else image_boxes for image_boxes in boxes
+        ]
     return Bunch(features=features, boxes=boxes, shapes=shapes, failures=failures)

@@ -11,7 +11,6 @@ import glob
 import math
 import os
 import warnings
-import zipfile
 
 from ._options import UsageError, print_error
 
@@ -90,18 +89,12 @@ def expand_paths(arguments, recursive=False):
 
 
 def _check_model_file(spec: str, pretrained) -> None:
-    """Refuse a ``--model`` that is no file (exit 1) or no model file (exit 2)."""
+    """Refuse a ``--model`` that is no file (exit 1), naming the pretrained
+    models it is not either."""
     if not os.path.lexists(spec):
         raise FileNotFoundError(
             f"--model {spec}: no such file; it is neither a pretrained model "
             f"({', '.join(pretrained)}) nor an existing model file"
-        )
-    with open(spec, "rb") as stream:  # an unreadable file raises OSError: 1
-        archive = zipfile.is_zipfile(stream)
-    if not archive:
-        raise UsageError(
-            f"--model {spec}: not a skdeepbiq model file (those are .npz "
-            "archives written by `skdeepbiq fit` or skdeepbiq.save_model)"
         )
 
 
@@ -133,8 +126,15 @@ def load_model_argument(spec: str, **params):
 
     if spec in PRETRAINED:
         return load_pretrained(spec, **params)
+    from ..exceptions import ModelFileError
+
     _check_model_file(spec, PRETRAINED)
-    return load_model(spec, **params)
+    try:
+        return load_model(spec, **params)
+    except ModelFileError as error:  # load_model says what the file is instead
+        raise UsageError(
+            f"--model {spec}: not a skdeepbiq model file this version reads: {error}"
+        ) from error
 
 
 # Predictions -----------------------------------------------------------------
