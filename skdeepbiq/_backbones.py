@@ -9,8 +9,8 @@ from urllib.error import URLError
 import torch
 from torch import nn
 from torchvision import models
-from torchvision.models.feature_extraction import create_feature_extractor
 
+from ._taps import pool, pooled_names, run_tapped, tap_modules
 from .exceptions import WeightsNotFoundError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -137,53 +137,66 @@ def _set_submodule(model: nn.Module, name: str, module: nn.Module) -> None:
 
 
 class FeatureExtractor(nn.Module):
-    """A classifier whose output is its penultimate features or a named layer.
+    """A classifier whose output is its penultimate features or tapped layers.
 
-    With ``layer=None`` the classifier's last ``Linear`` is replaced by
-    ``Identity``: the output is the input of that layer (fc7 after ReLU for
-    AlexNet and VGG, the pooled 1280-d vector for MobileNetV2). With a layer
-    name the output of that module is used: 4-D outputs are averaged over
-    space, other outputs are flattened. The graph is pruned after that
-    module by torchvision's ``create_feature_extractor``, so the rest of the
-    network never runs.
+    The classifier's last ``Linear`` is replaced by ``Identity``. With
+    ``layers=None`` the output is the input of that layer (fc7 after ReLU
+    for AlexNet and VGG, the pooled 1280-d vector for MobileNetV2). With
+    module names, the output of each of those modules is kept while the
+    network runs (see :mod:`skdeepbiq._taps`): 4-D outputs are pooled over
+    space (``pooling``), others flattened, and the results concatenated in
+    network order; the pass stops after the last of them.
     """
 
-    def __init__(self, model: nn.Module, layer: str | None = None):
+    def __init__(self, model: nn.Module, layers=None, pooling: str = "mean"):
         super().__init__()
-        self.layer = layer
-        if layer is None:
+        self.layers = layers
+        self.pooling = pooling
+        self.head_name = self.head_in_features = None
+        if layers is None or any(isinstance(m, nn.Linear) for m in model.modules()):
             head_name, head = _last_linear(model)
             _set_submodule(model, head_name, nn.Identity())
             self.head_name = head_name
             self.head_in_features = head.in_features
-        else:
-            names = dict(model.named_modules())
-            if layer not in names or layer == "":
-                raise ValueError(
-                    f"layer={layer!r} is not a module of {type(model).__name__}; "
-                    f"modules are e.g. {list(names)[1:12]}..."
-                )
-            self.head_name = None
-            self.head_in_features = None
-            model = create_feature_extractor(model, return_nodes={layer: "features"})
+        if layers is not None:
+            tap_modules(model, layers)  # an unknown name fails here
         self.model = model
 
+    def taps(self) -> dict[str, nn.Module]:
+        """The tapped modules by name, in network order (empty for none)."""
+        return {} if self.layers is None else tap_modules(self.model, self.layers)
+
+    def tapped_outputs(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The raw output of each tapped module for ``images``."""
+        return run_tapped(self.taps(), lambda: self.model(images))
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if self.layer is None:
+        if self.layers is None:
             return self.model(images).flatten(1)
-        output = self.model(images)["features"]
-        if output.ndim == 4:
-            return output.mean(dim=(2, 3))
-        return output.flatten(1)
+        outputs = self.tapped_outputs(images)
+        return torch.cat([pool(output, self.pooling) for output in outputs.values()], 1)
 
 
-def feature_dim(extractor: FeatureExtractor, crop_size: int) -> int:
-    """Number of features the extractor returns per crop."""
-    if extractor.layer is None:
-        return extractor.head_in_features
+def crop_feature_names(extractor: FeatureExtractor, crop_size: int) -> list[str]:
+    """Names of one crop's features.
+
+    ``feature<k>`` for the penultimate features or one layer's means;
+    ``<layer>_mean<k>`` (and ``<layer>_std<k>``) for several layers or
+    standard deviations.
+    """
+    if extractor.layers is None:
+        return [f"feature{k}" for k in range(extractor.head_in_features)]
     with torch.inference_mode():
         probe = torch.zeros(1, 3, crop_size, crop_size)
-        return int(extractor.eval()(probe).shape[1])
+        outputs = extractor.eval().tapped_outputs(probe)
+    if len(outputs) == 1 and extractor.pooling == "mean":
+        width = pool(next(iter(outputs.values())), "mean").shape[1]
+        return [f"feature{k}" for k in range(width)]
+    names = []
+    for name, output in outputs.items():
+        width = output.shape[1] if output.ndim == 4 else output[0].numel()
+        names += pooled_names(name, width, extractor.pooling, output.ndim == 4)
+    return names
 
 
 @dataclass

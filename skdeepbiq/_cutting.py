@@ -103,3 +103,15 @@ def crop_boxes_of(images: list, spec: CropSpec, failures: list | None):
             continue
         located.append((spec.image_boxes(pixels), tuple(pixels.shape[:2])))
     return located
+
+
+def boxes_or_nan(images: list, spec: CropSpec, on_error: str):
+    """Each image's crop boxes (NaN for unreadable ones) and the failures.
+
+    With ``on_error="raise"`` an unreadable image raises
+    :class:`~skdeepbiq.exceptions.ImageReadError`.
+    """
+    failures = None if on_error == "raise" else []
+    located = crop_boxes_of(images, spec, failures)
+    nan = np.full((spec.n_crops, 4), np.nan)
+    return [nan.copy() if place is None else place[0] for place in located], failures

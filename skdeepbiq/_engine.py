@@ -102,14 +102,29 @@ class Engine:
         Image -> stride-16 maps, for shared-trunk computation.
     trunk_cache : FeatureCache, default=None
         Where trunk maps are kept between calls.
+    taps : TrunkTaps, default=None
+        With a trunk, the tapped layers (multi-level features): those of
+        the trunk pooled over each crop's window of their maps, those of the
+        tail on the crop's window.
+
+    Attributes
+    ----------
+    tail : torch.nn.Module
+        With a trunk, ``network`` itself: windows -> penultimate features
+        (what fine-tuning trains).
     """
 
-    def __init__(self, network, mean, std, spec, runtime, trunk=None, trunk_cache=None):
-        self.network = network
+    def __init__(
+        self, network, mean, std, spec, runtime, trunk=None, trunk_cache=None,
+        taps=None,
+    ):  # fmt: skip
+        self.network = network if taps is None else taps.tail(network)
+        self.tail = network
         self.spec = spec
         self.runtime = runtime
         self.trunk = trunk
         self.trunk_cache = trunk_cache
+        self.taps = taps
         device = runtime.device
         self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(std, device=device).view(1, 3, 1, 1)
@@ -154,16 +169,32 @@ class Engine:
             self.trunk_cache.save(key, maps.cpu().numpy())
         return maps
 
-    def _crops(self, images: list, prepared, meta: dict):
-        """``(index, crops)`` for the passes; boxes and shapes kept in ``meta``."""
-        for index, item in prepared:
-            crops = item.payload
-            if self.trunk is not None:
-                working_image, snapped = crops
-                crops = cut_windows(
-                    self.trunk_maps(images[index], working_image), snapped
+    def trunk_windows(self, image, working_image: torch.Tensor, snapped):
+        """Windows of the trunk maps under ``snapped``, and the early taps' rows.
+
+        The rows (``(n_crops, d)`` array, or None without taps in the trunk)
+        pool each crop's window of the trunk taps' maps; those maps are not
+        cached, so with such taps the trunk always runs.
+        """
+        if self.taps is None or not self.taps.early:
+            return cut_windows(self.trunk_maps(image, working_image), snapped), None
+        with torch.inference_mode():
+            maps, tapped = self.taps.run_trunk(
+                lambda: run_trunk(
+                    self.trunk, working_image, self.mean, self.std, self.runtime
                 )
-            meta[index] = item
+            )
+            size = tuple(working_image.shape[1:])
+            rows = self.taps.window_features(tapped, size, snapped)
+        return cut_windows(maps.float(), snapped), rows.float().cpu().numpy()
+
+    def _crops(self, images: list, prepared, meta: dict):
+        """``(index, crops)`` for the passes; boxes, shapes (and early rows) in ``meta``."""
+        for index, item in prepared:
+            crops, early = item.payload, None
+            if self.trunk is not None:
+                crops, early = self.trunk_windows(images[index], *crops)
+            meta[index] = item, early
             yield index, crops
 
     def stream(self, images: list, indices, failures: list | None = None):
@@ -193,8 +224,10 @@ class Engine:
                 parts.setdefault(index, []).append(features[start : start + count])
                 start += count
                 if last:
-                    item = meta.pop(index)
+                    item, early = meta.pop(index)
                     rows = np.concatenate(parts.pop(index))
+                    if early is not None:
+                        rows = np.concatenate([early, rows], axis=1)
                     yield ImageRows(index, rows, item.boxes, item.shape)
 
 

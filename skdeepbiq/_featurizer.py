@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._cutting import crop_boxes_of
+from ._cutting import boxes_or_nan
 from ._engine import extract_rows
 from ._finetune import check_fine_tuning
 from ._images import check_images
@@ -49,12 +49,20 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         (useful for tests). Named weights come from torch's hub cache
         (``$TORCH_HOME/hub/checkpoints``); when the file is missing and cannot
         be downloaded, the error names the file and where to put it.
-    layer : str, default=None
+    layer : str, list of str or None, default=None
         Name of the module (as in ``model.named_modules()``) whose output is
-        used as features; 4-D outputs are averaged over space. None uses the
-        penultimate representation: the input of the classifier's last
-        ``Linear`` (fc7 after ReLU for AlexNet and VGG, 4096-d; the pooled
-        1280-d vector for MobileNetV2).
+        used as features, or a list of names (multi-level features: their
+        outputs concatenated in network order), or ``"stages"``: the output
+        of each stage of MobileNetV2 (``features.1, 3, 6, 10, 13, 16, 18``),
+        EfficientNets (``features.1`` to ``8``) or ResNets (``layer1`` to
+        ``4``). 4-D outputs are pooled over each crop's positions
+        (``spatial_pooling``). None uses the penultimate representation: the
+        input of the classifier's last ``Linear`` (fc7 after ReLU for AlexNet
+        and VGG, 4096-d; the pooled 1280-d vector for MobileNetV2).
+    spatial_pooling : {"mean", "mean_std"}, default="mean"
+        How each 4-D output of ``layer`` is pooled over the crop's
+        positions: its mean per channel, or its mean and standard deviation
+        (twice the features). Ignored with ``layer=None``.
     n_crops : int, default=25
         Number of crops per image. Ignored by ``crops="center"``, which cuts
         one.
@@ -133,6 +141,8 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         The feature extractor, on the CPU, in eval mode.
     n_crops_ : int
         Crops per image (1 for ``crops="center"``).
+    layers_ : tuple of str or None
+        The tapped modules (``layer`` resolved), in network order.
     n_features_per_crop_ : int
         Number of features of one crop.
     n_features_out_ : int
@@ -163,7 +173,8 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "backbone": [str],
         "weights": [str, os.PathLike, None],
-        "layer": [str, None],
+        "layer": [str, list, tuple, None],
+        "spatial_pooling": [StrOptions({"mean", "mean_std"})],
         "n_crops": [Interval(Integral, 1, None, closed="left")],
         "crop_size": [Interval(Integral, 1, None, closed="left")],
         "crops": [StrOptions({"random", "grid", "center"})],
@@ -187,6 +198,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         backbone="mobilenet_v2",
         weights="IMAGENET1K_V1",
         layer=None,
+        spatial_pooling="mean",
         n_crops=25,
         crop_size=224,
         crops="random",
@@ -204,6 +216,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         self.backbone = backbone
         self.weights = weights
         self.layer = layer
+        self.spatial_pooling = spatial_pooling
         self.n_crops = n_crops
         self.crop_size = crop_size
         self.crops = crops
@@ -354,22 +367,18 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
                [64., 16., 96., 48.]])
         """
         check_is_fitted(self, "network_")
-        images = check_images(X)
-        failures = None if self.on_error == "raise" else []
-        located = crop_boxes_of(images, self._crop_spec(), failures)
-        nan = np.full((self.n_crops_, 4), np.nan)
-        boxes = [nan.copy() if place is None else place[0] for place in located]
+        boxes, failures = boxes_or_nan(check_images(X), self._crop_spec(), self.on_error)
         if failures:
-            warnings.warn(
-                UnreadableImageWarning.from_failures(
-                    failures, len(images), "their boxes are NaN"
-                ),
-                stacklevel=2,
-            )
+            nan = "their boxes are NaN"
+            warning = UnreadableImageWarning.from_failures(failures, len(boxes), nan)
+            warnings.warn(warning, stacklevel=2)
         return boxes
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features: ``crop<c>_feature<k>``.
+
+        With several layers or ``spatial_pooling="mean_std"``,
+        ``crop<c>_<layer>_mean<k>`` and ``crop<c>_<layer>_std<k>``.
 
         Parameters
         ----------
@@ -382,12 +391,9 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
             ``n_crops_ * n_features_per_crop_`` names.
         """
         check_is_fitted(self, "network_")
+        names = self._crop_feature_names
         return np.asarray(
-            [
-                f"crop{c}_feature{k}"
-                for c in range(self.n_crops_)
-                for k in range(self.n_features_per_crop_)
-            ],
+            [f"crop{c}_{name}" for c in range(self.n_crops_) for name in names],
             dtype=object,
         )
 

@@ -28,7 +28,8 @@ from .exceptions import ModelFileError
 
 #: Featurizer parameters that define the features, saved in the file.
 _MODEL_PARAMS = (
-    "backbone", "weights", "layer", "n_crops", "crop_size", "crops", "compute",
+    "backbone", "weights", "layer", "spatial_pooling", "n_crops", "crop_size",
+    "crops", "compute",
 )  # fmt: skip
 #: Featurizer parameters that only say how to run it, chosen when loading.
 _RUNTIME_PARAMS = (

@@ -19,7 +19,7 @@ from sklearn.utils import Bunch, check_random_state
 
 from ._backbones import (
     FeatureExtractor,
-    feature_dim,
+    crop_feature_names,
     load_classifier,
     normalization,
     resolve_weights,
@@ -30,6 +30,7 @@ from ._crops import CropSpec
 from ._engine import Engine, collect_trunk_maps
 from ._finetune import check_fine_tuning, fine_tune
 from ._runtime import resolve_runtime
+from ._taps import TrunkTaps, resolve_layers
 from ._trunk import STRIDE, check_trunk, split_network
 
 #: Version of the feature cache's entries (2: CPU passes hold one image's crops).
@@ -43,16 +44,20 @@ def draw_seed(random_state) -> int:
     return int(check_random_state(random_state).randint(2**31 - 1))
 
 
-def build_network(backbone: str, weights, layer, seed: int, crop_size: int) -> Bunch:
+def build_network(
+    backbone: str, weights, layers, pooling: str, seed: int, crop_size: int
+) -> Bunch:
     """The feature extractor of ``backbone`` with ``weights``, on the CPU.
 
-    Returns a Bunch with ``network`` (eval mode, no gradients), ``mean``
-    and ``std`` (per-channel normalisation), ``identity`` (names the
-    parameters, for caches) and ``n_features`` (features per crop).
+    ``layers`` are the tapped modules' names (None: the penultimate
+    features), pooled over space by ``pooling``. Returns a Bunch with
+    ``network`` (eval mode, no gradients), ``mean`` and ``std`` (per-channel
+    normalisation), ``identity`` (names the parameters, for caches) and
+    ``names`` (of one crop's features).
     """
     kind, value = resolve_weights(backbone, weights)
     classifier = load_classifier(backbone, kind, value, seed)
-    network = FeatureExtractor(classifier, layer).eval()
+    network = FeatureExtractor(classifier, layers, pooling).eval()
     network.requires_grad_(False)
     norm = normalization(kind, value)
     return Bunch(
@@ -60,7 +65,7 @@ def build_network(backbone: str, weights, layer, seed: int, crop_size: int) -> B
         mean=norm.mean,
         std=norm.std,
         identity=weights_identity(kind, value, seed),
-        n_features=feature_dim(network, crop_size),
+        names=crop_feature_names(network, crop_size),
     )
 
 
@@ -97,7 +102,7 @@ def tune(
     """
     maps, sizes, kept = collect_trunk_maps(engine, images, failures)
     history = fine_tune(
-        engine.network, maps, sizes, y[kept], recipe,
+        engine.tail, maps, sizes, y[kept], recipe,
         n_features=n_features, crop_size=crop_size,
         seed=seed, runtime=engine.runtime, verbose=verbose,
     )  # fmt: skip
@@ -141,15 +146,20 @@ class NetworkMixin:
     def _fit_backbone(self, trunk: bool) -> None:
         """Draw the seed and build ``network_`` from the parameters."""
         if trunk:
-            check_trunk(self.backbone, self.layer, self.crop_size)
+            check_trunk(self.backbone, self.crop_size)
+        self.layers_ = resolve_layers(self.backbone, self.layer)
         self.seed_ = draw_seed(self.random_state)
         built = build_network(
-            self.backbone, self.weights, self.layer, self.seed_, self.crop_size
-        )
+            self.backbone, self.weights, self.layers_, self.spatial_pooling,
+            self.seed_, self.crop_size,
+        )  # fmt: skip
         self.network_, self.mean_, self.std_ = built.network, built.mean, built.std
         self._weights_identity = self._trunk_identity = built.identity
+        self._crop_feature_names = built.names
+        if self.layers_ is not None:  # in network order
+            self.layers_ = tuple(self.network_.taps())
         self.n_crops_ = 1 if self.crops == "center" else self.n_crops
-        self.n_features_per_crop_ = built.n_features
+        self.n_features_per_crop_ = len(built.names)
         self.n_features_out_ = self.n_crops_ * self.n_features_per_crop_
         self._device_networks = {}
 
@@ -160,7 +170,7 @@ class NetworkMixin:
             self._network_on(runtime.device),
             self.network_, images, y, recipe,
             failures=[] if self.on_error == "nan" else None,
-            n_features=self.n_features_per_crop_, seed=self.seed_,
+            n_features=self.network_.head_in_features, seed=self.seed_,
             crop_size=self.crop_size, verbose=self.verbose,
         )  # fmt: skip
         self.fine_tuning_history_ = tuned.history
@@ -179,11 +189,19 @@ class NetworkMixin:
     def _engine(self, runtime, spec: CropSpec) -> Engine:
         """The engine of this call: the network on the device, cut by ``spec``."""
         network = self._network_on(runtime.device)
-        trunk = trunk_cache = None
-        if spec.snap > 1:
-            trunk, network = split_network(self.backbone, network.model)
-            trunk_cache = self._cache(runtime, kind="trunk-maps")
-        return Engine(network, self.mean_, self.std_, spec, runtime, trunk, trunk_cache)
+        if spec.snap == 1:
+            return Engine(network, self.mean_, self.std_, spec, runtime)
+        trunk, tail = split_network(self.backbone, network.model)
+        taps = None
+        if self.layers_ is not None:
+            taps = TrunkTaps.split(
+                network.model, self.layers_, self.spatial_pooling, trunk
+            )
+        return Engine(
+            tail, self.mean_, self.std_, spec, runtime,
+            trunk=trunk, trunk_cache=self._cache(runtime, kind="trunk-maps"),
+            taps=taps,
+        )  # fmt: skip
 
     def _cache(self, runtime, kind="features") -> FeatureCache | None:
         """The cache of this featurizer's rows (or trunk maps) on ``runtime``."""
@@ -205,6 +223,7 @@ class NetworkMixin:
             "version": CACHE_VERSION,
             "weights": self._weights_identity,
             "layer": self.layer,
+            **({} if self.layer is None else {"spatial_pooling": self.spatial_pooling}),
             "n_crops": self.n_crops_,
             "seed": self.seed_ if self.crops == "random" else None,
         }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._experiments import REGRESSION_PREFIX
+from ._experiments import LEAKY_PREFIX, REGRESSION_PREFIX
 from ._splits import jsonable
 
 #: Paper, CLIVE, median over 10 splits: (label, crops, LCC, SROCC).
@@ -53,12 +53,13 @@ def paper_family(name: str) -> str | None:
     return next((key for key in PAPER_SYNTHETIC if key.lower() == lower), None)
 
 
-def recipe_label(fine_tune: dict | None) -> str:
+def recipe_label(fine_tune: dict | None, leakage: str | None = None) -> str:
     """How a configuration's network was tuned, from its recorded recipe."""
     if fine_tune is None:
         return "not fine-tuned"
     objective = fine_tune["objective"]
-    return f"fine-tuned: {RECIPE_LABELS.get(objective, objective + ' objective')}"
+    label = f"fine-tuned: {RECIPE_LABELS.get(objective, objective + ' objective')}"
+    return label if leakage is None else f"LEAKY, {leakage}; {label}"
 
 
 def _paper_row(family, experiment: str, base: str) -> dict | None:
@@ -87,22 +88,26 @@ def table_rows(results) -> list[dict]:
     Exp II: each fusion at the t-test's choice of crops and at the best.
     Exp III: each configuration labelled with its fine-tuning recipe; those
     tuned with skdeepbiq's regression objective as an extra (``REGRESSION_PREFIX``)
-    get no figures of the paper.
+    get no figures of the paper; those tuned on every image (``LEAKY_PREFIX``)
+    are labelled LEAKY.
     """
     family = paper_family(results.dataset["name"])
     rows = []
     for experiment, configs in results.configs.items():
         for config, summary in configs.items():
             base, choice, label, paper = config, None, None, None
+            regression = False
             if experiment == "II":
                 base = config.rsplit("-k", 1)[0]
                 choice = _crop_choice(results.crop_study[base], summary["n_crops"])
                 if not choice:
                     continue
             if experiment == "III":
-                base = config.removeprefix(REGRESSION_PREFIX)
-                label = recipe_label(summary.get("fine_tune"))
-            if not config.startswith(REGRESSION_PREFIX):
+                base = config.removeprefix(LEAKY_PREFIX)
+                regression = base.startswith(REGRESSION_PREFIX)
+                base = base.removeprefix(REGRESSION_PREFIX)
+                label = recipe_label(summary.get("fine_tune"), summary.get("leakage"))
+            if not (experiment == "III" and regression):
                 paper = _paper_row(family, experiment, base)
             rows.append(
                 {

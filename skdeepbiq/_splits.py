@@ -262,7 +262,8 @@ def summarize(records: dict) -> dict:
     """Per configuration: its settings, the scores of each split, the medians.
 
     The settings are the first split's ``fusion``, ``pooling``, ``n_crops``
-    and, for a fine-tuned configuration, ``fine_tune`` (the recipe).
+    and, for a fine-tuned configuration, ``fine_tune`` (the recipe) and
+    ``leakage`` (for one tuned on every image).
     """
     summaries = {}
     for name, config_records in records.items():
@@ -272,7 +273,7 @@ def summarize(records: dict) -> dict:
             "fusion": first["fusion"],
             "pooling": first["pooling"],
             "n_crops": first["n_crops"],
-            **({"fine_tune": first["fine_tune"]} if "fine_tune" in first else {}),
+            **{key: first[key] for key in ("fine_tune", "leakage") if key in first},
             "C": [record["C"] for record in config_records],
             "splits": scores,
             "median": median_scores(scores),

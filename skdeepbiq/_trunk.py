@@ -83,14 +83,13 @@ def split_network(backbone: str, model: nn.Module) -> tuple[nn.Module, nn.Module
     return _SPLITS[backbone](model)
 
 
-def check_trunk(backbone: str, layer, crop_size: int) -> None:
+def check_trunk(backbone: str, crop_size: int) -> None:
     """Refuse a shared trunk where it cannot work, naming the parameters."""
     check_crop_size(crop_size)
-    if backbone not in TRUNK_BACKBONES or layer is not None:
+    if backbone not in TRUNK_BACKBONES:
         raise ValueError(
-            f"compute='trunk' and fine_tune need the penultimate features "
-            f"(layer=None) of one of {', '.join(TRUNK_BACKBONES)}; got "
-            f"backbone={backbone!r}, layer={layer!r}"
+            f"compute='trunk' and fine_tune need one of "
+            f"{', '.join(TRUNK_BACKBONES)}; got backbone={backbone!r}"
         )
 
 

@@ -167,8 +167,7 @@ def test_trunk_features_approximate_exact_crops(images):
 @pytest.mark.parametrize(
     "params, message",
     [(dict(backbone="alexnet"), "backbone='alexnet'"),
-     (dict(crop_size=40), "multiple of 16"),
-     (dict(layer="features.3"), "layer='features.3'")],
+     (dict(crop_size=40), "multiple of 16")],
 )  # fmt: skip
 def test_trunk_mode_rejects_what_it_cannot_do(images, params, message):
     featurizer = CNNCropFeaturizer(**{**SMALL, **params}, compute="trunk")

@@ -424,3 +424,39 @@ def test_bad_settings_fail_before_any_work(manifest, tmp_path, params, message):
     with pytest.raises(ValueError, match=message):
         reproduce(manifest, tmp_path / "out", **TINY, **params)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_leaky_exp_iii_tunes_once_on_every_image_and_is_labelled(
+    manifest, tmp_path, run
+):
+    from skdeepbiq._finetune import FineTuning
+
+    fitted_on = []  # number of images of each featurizer fit that tunes
+    fit = CNNCropFeaturizer.fit
+
+    def recording_fit(self, X, y=None):
+        if self.fine_tune is not None:
+            fitted_on.append(len(X))
+        return fit(self, X, y)
+
+    tuning = {"fine_tune": FineTuning(epochs=1, crops_per_image=1)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CNNCropFeaturizer, "fit", recording_fit)
+        results = run(manifest, tmp_path, experiments=("III",),
+                      fine_tune_params=tuning, leaky_fine_tuning=True)  # fmt: skip
+    n_images = len(load_dataset(manifest).y)
+    # tuned on each split's training images, then once on every image
+    assert sorted(fitted_on) == [16, 16, n_images]
+    assert set(results.configs["III"]) == {
+        "feature-mean", "prediction-mean",
+        "leaky-feature-mean", "leaky-prediction-mean",
+    }  # fmt: skip
+    assert results.settings["leaky_fine_tuning"] is True
+    rows = {row["config"]: row for row in results.rows}
+    assert "LEAKY, tuned once on every image, test images included" in (
+        rows["leaky-prediction-mean"]["label"]
+    )
+    assert "LEAKY" not in rows["prediction-mean"]["label"]
+    assert results.configs["III"]["leaky-feature-mean"]["leakage"]
+    assert "leakage" not in results.configs["III"]["feature-mean"]

@@ -93,6 +93,13 @@ def _add_protocol_options(parser: argparse.ArgumentParser) -> None:
         "koniq10k (default: auto, recognised by its files)",
     )
     parser.add_argument(
+        "--leaky-fine-tuning",
+        action="store_true",
+        default=absent,
+        help="also run Exp III tuned once on every image, test images "
+        "included (the paper's single fine-tuning), in rows labelled LEAKY",
+    )
+    parser.add_argument(
         "--alpha",
         type=float,
         default=absent,

@@ -1,0 +1,165 @@
+"""Accuracy of feature and regressor configurations on clive-dev.
+
+The table of the user guide's accuracy page and the README. For each
+featurizer configuration (``FEATURES``), the CNN runs once per image
+(cached in ``--cache``); each *view* of those features (all columns, or the
+means only of ``spatial_pooling="mean_std"`` features, which are exactly
+what ``spatial_pooling="mean"`` computes) is then scored with each
+regressor configuration (``REGRESSORS``) by ``DeepBIQRegressor`` on
+precomputed crop features, over the paper's protocol: 10 random 80/20
+splits (``ShuffleSplit(10, test_size=0.2, random_state=0)``), medians of
+SROCC, PLCC, KROCC and RMSE. Speed is measured separately, on the first
+``--speed-images`` photos without any cache: images and crops per second of
+the featurizer's ``transform``, and the mean time of one regressor fit.
+
+Each result is one JSON line appended to ``--out``; ``--table`` prints the
+Markdown table of a results file.
+
+Run::
+
+    python benchmarks/accuracy_table.py --cache ~/.cache/skdeepbiq \\
+        --features penultimate,stages --regressors svr,ridge --out results.jsonl
+    python benchmarks/accuracy_table.py --table results.jsonl
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+from _common import load_clive_dev
+from sklearn.linear_model import RidgeCV
+from sklearn.model_selection import ShuffleSplit, cross_validate
+from sklearn.svm import LinearSVR
+
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq.metrics import SCORERS
+
+STAGES = dict(layer="stages", spatial_pooling="mean_std")
+
+#: Featurizer configurations: name -> (parameters, views).
+FEATURES = {
+    "penultimate": (dict(), {"penultimate": "all"}),
+    "stages": (STAGES, {"stages-mean": "mean", "stages-mean-std": "all"}),
+    "stages-trunk": (
+        dict(STAGES, compute="trunk"),
+        {"stages-mean-trunk": "mean", "stages-mean-std-trunk": "all"},
+    ),
+    "stages-10": (dict(STAGES, n_crops=10), {"stages-mean-std-10": "all"}),
+    "whole": (
+        dict(STAGES, crops="whole"),
+        {"whole-stages-mean": "mean", "whole-stages-mean-std": "all"},
+    ),
+}
+
+
+def _svr(C):
+    return LinearSVR(C=C, epsilon=0.0, max_iter=5000, random_state=0)
+
+
+#: Regressor configurations: name -> DeepBIQRegressor parameters.
+REGRESSORS = {
+    "svr": dict(regressor=_svr(1e-4)),
+    "svr-3e-5": dict(regressor=_svr(3e-5)),
+    "svr-3e-4": dict(regressor=_svr(3e-4)),
+    "svr-power1": dict(regressor=_svr(1e-4), power=1.0),
+    "ridge": dict(regressor=RidgeCV(alphas=np.logspace(0, 6, 13))),
+    "ridge-feature": dict(
+        regressor=RidgeCV(alphas=np.logspace(0, 6, 13)), fusion="feature"
+    ),
+}
+
+SCORING = {
+    name: SCORERS[name] for name in ("srocc", "plcc", "krocc", "neg_rmse")
+}
+
+
+def crop_features(featurizer, paths):
+    """(n_images, n_crops, n_features) features and the names of one crop's."""
+    features = featurizer.transform(paths)
+    names = featurizer.get_feature_names_out()[: featurizer.n_features_per_crop_]
+    return features.reshape(len(paths), featurizer.n_crops_, -1), names
+
+
+def view(features, names, kind):
+    """All columns, or the means only (``*_mean<k>`` names)."""
+    if kind == "all":
+        return features
+    keep = np.array(["_mean" in name for name in names])
+    return features[..., keep]
+
+
+def speed(params, paths):
+    """Images and crops per second of a cold ``transform`` of ``paths``."""
+    featurizer = CNNCropFeaturizer(**params).fit(paths)
+    start = time.perf_counter()
+    featurizer.transform(paths)
+    elapsed = time.perf_counter() - start
+    return len(paths) / elapsed, len(paths) * featurizer.n_crops_ / elapsed
+
+
+def score(features, y, regressor_params, splits):
+    """Medians of the protocol's metrics and the mean fit time of a split."""
+    model = DeepBIQRegressor("precomputed", **regressor_params)
+    cv = ShuffleSplit(splits, test_size=0.2, random_state=0)
+    result = cross_validate(model, features, y, cv=cv, scoring=SCORING)
+    row = {
+        name: round(float(np.median(result[f"test_{name}"])), 4)
+        for name in ("srocc", "plcc", "krocc")
+    }
+    row["rmse"] = round(float(-np.median(result["test_neg_rmse"])), 3)
+    row["srocc_per_split"] = np.round(result["test_srocc"], 4).tolist()
+    row["regressor_fit_s"] = round(float(np.mean(result["fit_time"])), 1)
+    return row
+
+
+def print_table(path):
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    print("| features | regressor | SROCC | PLCC | KROCC | RMSE | crops/s | fit s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(
+            f"| {row['view']} | {row['regressor']} | {row['srocc']:.3f} | "
+            f"{row['plcc']:.3f} | {row['krocc']:.3f} | {row['rmse']:.2f} | "
+            f"{row['crops_per_s']:.0f} | {row['regressor_fit_s']:.0f} |"
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="clive-dev folder")
+    parser.add_argument("--cache", default=None, help="feature cache folder")
+    parser.add_argument("--features", default="penultimate,stages")
+    parser.add_argument("--views", default=None, help="only these views")
+    parser.add_argument("--regressors", default="svr,ridge")
+    parser.add_argument("--splits", type=int, default=10)
+    parser.add_argument("--speed-images", type=int, default=40)
+    parser.add_argument("--out", default="accuracy_table.jsonl")
+    parser.add_argument("--table", default=None, help="print this results file")
+    args = parser.parse_args()
+    if args.table:
+        return print_table(args.table)
+
+    data = load_clive_dev(args.data)
+    for feature_name in args.features.split(","):
+        params, views = FEATURES[feature_name]
+        images_per_s, crops_per_s = speed(params, data.paths[: args.speed_images])
+        featurizer = CNNCropFeaturizer(memory=args.cache, verbose=1, **params)
+        features, names = crop_features(featurizer.fit(data.paths), data.paths)
+        for view_name, kind in views.items():
+            if args.views and view_name not in args.views.split(","):
+                continue
+            selected = view(features, names, kind)
+            for regressor_name in args.regressors.split(","):
+                row = {"view": view_name, "regressor": regressor_name}
+                row |= score(selected, data.y, REGRESSORS[regressor_name], args.splits)
+                row |= {"images_per_s": round(images_per_s, 1)}
+                row |= {"crops_per_s": round(crops_per_s, 1)}
+                row["n_features"] = int(selected.shape[-1])
+                print(json.dumps(row), flush=True)
+                with open(args.out, "a") as out:
+                    out.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
