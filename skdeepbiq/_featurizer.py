@@ -56,19 +56,24 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         ``Linear`` (fc7 after ReLU for AlexNet and VGG, 4096-d; the pooled
         1280-d vector for MobileNetV2).
     n_crops : int, default=25
-        Number of crops per image. Ignored by ``crops="center"``, which cuts
-        one.
+        Number of crops per image. Ignored by ``crops="center"`` and
+        ``"whole"`` (one crop).
     crop_size : int, default=224
         Side of the square crops, in pixels.
-    crops : {"random", "grid", "center"}, default="random"
+    crops : {"random", "grid", "center", "whole"}, default="random"
         How crops are placed. ``"random"``: uniformly random positions at
         the original scale (the paper's Exp II and III). ``"grid"``: a
         regular grid of ``rows x cols = n_crops`` crops spread over the whole
         image, shaped like the image. ``"center"``: the shorter side resized
-        to 256 (aspect ratio kept) and the central crop (Exp I). With
-        ``"random"`` and ``"grid"``, an image smaller than ``crop_size`` in
-        either dimension is first enlarged (bilinear, aspect ratio kept)
-        until its shorter side equals ``crop_size``.
+        to 256 (aspect ratio kept) and the central crop (Exp I). ``"whole"``:
+        the whole image at its own size, one crop (a shorter side under 64 px
+        enlarged to 64); not with trunk computation, fine-tuning or quality
+        maps. With ``"random"`` and ``"grid"``, an image smaller than
+        ``crop_size`` in either dimension is first enlarged (bilinear, aspect
+        ratio kept) until its shorter side equals ``crop_size``.
+    max_side : int or None, default=1024
+        With ``crops="whole"`` only: a longer side above it is shrunk to it
+        (antialiased, aspect ratio kept); None: no cap.
     random_state : int, RandomState instance or None, default=0
         Seeds the crop positions and the random initialisation of
         ``weights=None``. The crops of an image depend only on this seed and
@@ -132,7 +137,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
     network_ : torch.nn.Module
         The feature extractor, on the CPU, in eval mode.
     n_crops_ : int
-        Crops per image (1 for ``crops="center"``).
+        Crops per image (1 for ``crops="center"`` and ``"whole"``).
     n_features_per_crop_ : int
         Number of features of one crop.
     n_features_out_ : int
@@ -166,7 +171,8 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         "layer": [str, None],
         "n_crops": [Interval(Integral, 1, None, closed="left")],
         "crop_size": [Interval(Integral, 1, None, closed="left")],
-        "crops": [StrOptions({"random", "grid", "center"})],
+        "crops": [StrOptions({"random", "grid", "center", "whole"})],
+        "max_side": [Interval(Integral, 64, None, closed="left"), None],
         "random_state": ["random_state"],
         "device": [str],
         "precision": [StrOptions(set(PRECISIONS))],
@@ -190,6 +196,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         n_crops=25,
         crop_size=224,
         crops="random",
+        max_side=1024,
         random_state=0,
         device="auto",
         precision="auto",
@@ -207,6 +214,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         self.n_crops = n_crops
         self.crop_size = crop_size
         self.crops = crops
+        self.max_side = max_side
         self.random_state = random_state
         self.device = device
         self.precision = precision

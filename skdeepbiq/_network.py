@@ -26,7 +26,7 @@ from ._backbones import (
     weights_identity,
 )
 from ._cache import FeatureCache, cache_location
-from ._crops import CropSpec
+from ._crops import CropSpec, check_whole_image
 from ._engine import Engine, collect_trunk_maps
 from ._finetune import check_fine_tuning, fine_tune
 from ._runtime import resolve_runtime
@@ -136,10 +136,13 @@ class NetworkMixin:
             seed=self.seed_,
             snap=STRIDE if self._compute_mode() == "trunk" else 1,
             dense_stride=dense_stride,
+            max_side=self.max_side,
         )
 
     def _fit_backbone(self, trunk: bool) -> None:
         """Draw the seed and build ``network_`` from the parameters."""
+        fine_tuning = check_fine_tuning(self.fine_tune) is not None
+        check_whole_image(self.crops, compute=self._compute_mode(), fine_tune=fine_tuning)
         if trunk:
             check_trunk(self.backbone, self.layer, self.crop_size)
         self.seed_ = draw_seed(self.random_state)
@@ -148,7 +151,7 @@ class NetworkMixin:
         )
         self.network_, self.mean_, self.std_ = built.network, built.mean, built.std
         self._weights_identity = self._trunk_identity = built.identity
-        self.n_crops_ = 1 if self.crops == "center" else self.n_crops
+        self.n_crops_ = 1 if self.crops in ("center", "whole") else self.n_crops
         self.n_features_per_crop_ = built.n_features
         self.n_features_out_ = self.n_crops_ * self.n_features_per_crop_
         self._device_networks = {}
@@ -210,6 +213,8 @@ class NetworkMixin:
         }
         if self._compute_mode() == "trunk":
             config["compute"] = "trunk"
+        if self.crops == "whole":
+            config["max_side"] = self.max_side
         return FeatureCache(location, config | common)
 
     def __getstate__(self):
