@@ -142,7 +142,9 @@ class NetworkMixin:
     def _fit_backbone(self, trunk: bool) -> None:
         """Draw the seed and build ``network_`` from the parameters."""
         fine_tuning = check_fine_tuning(self.fine_tune) is not None
-        check_whole_image(self.crops, compute=self._compute_mode(), fine_tune=fine_tuning)
+        check_whole_image(
+            self.crops, compute=self._compute_mode(), fine_tune=fine_tuning
+        )
         if trunk:
             check_trunk(self.backbone, self.layer, self.crop_size)
         self.seed_ = draw_seed(self.random_state)

@@ -15,10 +15,10 @@ from sklearn.utils.estimator_checks import (
     check_set_params,
 )
 
-import skdeepbiq._batching as batching_module
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, quality_maps
 from skdeepbiq._batching import forward_passes
 from skdeepbiq._crops import MIN_SIDE, CropSpec, check_whole_image, whole_size
+from skdeepbiq._runtime import Runtime
 
 from .conftest import make_images
 
@@ -119,6 +119,16 @@ def test_whole_image_features_are_the_network_on_the_whole_image(
     assert names[0] == "crop0_feature0" and names[-1] == "crop0_feature1279"
 
 
+def test_whole_images_on_each_device_match_the_network_on_the_cpu(mixed_images, device):
+    # On CUDA, the two 70x90 images share a pass and the others run alone.
+    images = [mixed_images[0], mixed_images[0][::-1].copy(), *mixed_images[1:]]
+    featurizer = CNNCropFeaturizer(**WHOLE, device=device, precision="float32")
+    features = featurizer.fit(images).transform(images)
+    expected = np.stack([network_on(featurizer, pixels) for pixels in images])
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(features, expected, rtol=1e-3, atol=1e-3 * scale)
+
+
 def test_whole_image_features_differ_from_a_central_crop(mixed_images):
     whole = CNNCropFeaturizer(**WHOLE).fit(mixed_images).transform(mixed_images)
     center = CNNCropFeaturizer(**{**WHOLE, "crops": "center", "crop_size": 32})
@@ -168,12 +178,7 @@ def test_whole_images_of_different_sizes_never_share_a_pass_on_mixed_passes(
     images = [mixed_images[0], mixed_images[0][::-1].copy(), *mixed_images[1:]]
     featurizer = CNNCropFeaturizer(**WHOLE, batch_size=8).fit(images)
     unmixed = featurizer.transform(images)
-    original = batching_module.forward_passes
-
-    def mixing(items, batch_size, *, mix_images):
-        return original(items, batch_size, mix_images=True)
-
-    monkeypatch.setattr(batching_module, "forward_passes", mixing)
+    monkeypatch.setattr(Runtime, "mix_images", property(lambda runtime: True))
     count_forward.update(calls=0, crops=0)
     mixed = featurizer.transform(images)
     assert count_forward == {"calls": len(SIZES), "crops": len(images)}
