@@ -45,7 +45,10 @@ FEATURES = {
         dict(STAGES, compute="trunk"),
         {"stages-mean-trunk": "mean", "stages-mean-std-trunk": "all"},
     ),
-    "stages-10": (dict(STAGES, n_crops=10), {"stages-mean-std-10": "all"}),
+    "stages-trunk-50": (
+        dict(STAGES, compute="trunk", n_crops=50),
+        {"stages-mean-trunk-50": "mean", "stages-mean-std-trunk-50": "all"},
+    ),
     "whole": (
         dict(STAGES, crops="whole"),
         {"whole-stages-mean": "mean", "whole-stages-mean-std": "all"},
@@ -62,6 +65,7 @@ REGRESSORS = {
     "svr": dict(regressor=_svr(1e-4)),
     "svr-3e-5": dict(regressor=_svr(3e-5)),
     "svr-3e-4": dict(regressor=_svr(3e-4)),
+    "svr-1e-3": dict(regressor=_svr(1e-3)),
     "svr-power1": dict(regressor=_svr(1e-4), power=1.0),
     "ridge": dict(regressor=RidgeCV(alphas=np.logspace(0, 6, 13))),
     "ridge-feature": dict(
@@ -69,9 +73,7 @@ REGRESSORS = {
     ),
 }
 
-SCORING = {
-    name: SCORERS[name] for name in ("srocc", "plcc", "krocc", "neg_rmse")
-}
+SCORING = {name: SCORERS[name] for name in ("srocc", "plcc", "krocc", "neg_rmse")}
 
 
 def crop_features(featurizer, paths):
@@ -114,14 +116,23 @@ def score(features, y, regressor_params, splits):
 
 
 def print_table(path):
+    """Markdown: one row per (view, regressor); speed from the speed-only rows."""
     rows = [json.loads(line) for line in open(path) if line.strip()]
-    print("| features | regressor | SROCC | PLCC | KROCC | RMSE | crops/s | fit s |")
+    speeds = {row["features"]: row for row in rows if "features" in row}
+    view_features = {
+        view: name for name, (_, views) in FEATURES.items() for view in views
+    }
+    print("| features | regressor | SROCC | PLCC | KROCC | RMSE | images/s | crops/s |")
     print("|---|---|---|---|---|---|---|---|")
     for row in rows:
+        if "view" not in row:
+            continue
+        speed = speeds.get(view_features[row["view"]], {})
         print(
             f"| {row['view']} | {row['regressor']} | {row['srocc']:.3f} | "
             f"{row['plcc']:.3f} | {row['krocc']:.3f} | {row['rmse']:.2f} | "
-            f"{row['crops_per_s']:.0f} | {row['regressor_fit_s']:.0f} |"
+            f"{speed.get('images_per_s', float('nan')):.2f} | "
+            f"{speed.get('crops_per_s', float('nan')):.0f} |"
         )
 
 
@@ -143,7 +154,17 @@ def main():
     data = load_clive_dev(args.data)
     for feature_name in args.features.split(","):
         params, views = FEATURES[feature_name]
-        images_per_s, crops_per_s = speed(params, data.paths[: args.speed_images])
+        images_per_s = crops_per_s = float("nan")  # --speed-images 0: not measured
+        if args.speed_images:
+            sample = data.paths[: args.speed_images]
+            images_per_s, crops_per_s = speed(params, sample)
+        if args.regressors == "none":  # speed only
+            row = {"features": feature_name, "images_per_s": round(images_per_s, 2)}
+            row["crops_per_s"] = round(crops_per_s, 1)
+            print(json.dumps(row), flush=True)
+            with open(args.out, "a") as out:
+                out.write(json.dumps(row) + "\n")
+            continue
         featurizer = CNNCropFeaturizer(memory=args.cache, verbose=1, **params)
         features, names = crop_features(featurizer.fit(data.paths), data.paths)
         for view_name, kind in views.items():

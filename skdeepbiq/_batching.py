@@ -2,7 +2,8 @@
 
 On the CPU a pass holds the crops of one image only, so that an image's
 features never depend on the other images it is featurized with; on CUDA,
-consecutive images share passes to keep the GPU busy. A pass that runs out
+consecutive images whose crops have the same size share passes to keep the
+GPU busy (whole images of different sizes never do). A pass that runs out
 of CUDA memory is run in halves.
 """
 
@@ -29,7 +30,9 @@ def forward_passes(items, batch_size: int, *, mix_images: bool):
         Most crops per pass.
     mix_images : bool
         If True, consecutive images share passes of exactly ``batch_size``
-        crops (the last may be smaller), which keeps a GPU busy. If False,
+        crops (the last may be smaller), which keeps a GPU busy; a pass
+        ends early where the crops' size changes (``crops="whole"``, images
+        of different sizes). If False,
         a pass holds the crops of one image only, split into near-equal
         chunks: the arithmetic an image gets then depends only on its own
         crops, so its features are bit-identical whatever else is
@@ -51,6 +54,9 @@ def forward_passes(items, batch_size: int, *, mix_images: bool):
             for number, chunk in enumerate(chunks):
                 yield chunk, [(index, len(chunk), number == len(chunks) - 1)]
             continue
+        if batch and crops.shape[1:] != batch[0].shape[1:]:
+            yield (torch.cat(batch) if len(batch) > 1 else batch[0]), owners
+            batch, owners, n_batch = [], [], 0
         batch.append(crops)
         owners.append((index, len(crops), True))
         n_batch += len(crops)

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CROP_MODES = ("random", "grid", "center")
+CROP_MODES = ("random", "grid", "center", "whole")
 CENTER_RESIZE = 256
+#: Shorter side below which ``"whole"`` enlarges an image: the smallest input
+#: every torchvision CNN takes (AlexNet needs 63 px).
+MIN_SIDE = 64
 
 
 def image_rng(base_seed: int, pixels: np.ndarray) -> np.random.Generator:
@@ -32,7 +35,48 @@ def image_rng(base_seed: int, pixels: np.ndarray) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(base_seed), content]))
 
 
-def working_size(height: int, width: int, crop_size: int, mode: str) -> tuple[int, int]:
+def _shorter_side_to(height: int, width: int, target: int) -> tuple[int, int]:
+    """Aspect ratio kept, shorter side ``target``: torchvision's rounding."""
+    if height <= width:
+        return target, max(target, int(target * width / height))
+    return max(target, int(target * height / width)), target
+
+
+def whole_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
+    """Size ``(height, width)`` a whole image goes through the network at.
+
+    Its own size, aspect ratio kept, except that a longer side above
+    ``max_side`` (None: no cap) is brought down to ``max_side``, and a
+    shorter side below :data:`MIN_SIDE` up to it; the shorter side wins, so
+    an image more than ``max_side / MIN_SIDE`` times as long as it is wide
+    keeps a longer side above ``max_side``.
+
+    Examples
+    --------
+    >>> from skdeepbiq._crops import whole_size
+    >>> whole_size(500, 500, 1024), whole_size(3000, 4000, 1024)
+    ((500, 500), (768, 1024))
+    >>> whole_size(32, 48, 1024)
+    (64, 96)
+    """
+    if height < 1 or width < 1:
+        raise ValueError(f"image size must be positive, got {height}x{width}")
+    if min(height, width) < MIN_SIDE:
+        return _shorter_side_to(height, width, MIN_SIDE)
+    if max_side is None or max(height, width) <= max_side:
+        return height, width
+    if height >= width:
+        capped = max_side, int(max_side * width / height)
+    else:
+        capped = int(max_side * height / width), max_side
+    if min(capped) < MIN_SIDE:
+        return _shorter_side_to(height, width, MIN_SIDE)
+    return capped
+
+
+def working_size(
+    height: int, width: int, crop_size: int, mode: str, max_side: int | None = None
+) -> tuple[int, int]:
     """Size ``(height, width)`` the image is resized to before cropping.
 
     - ``"center"``: the shorter side becomes ``max(256, crop_size)``, keeping
@@ -41,9 +85,13 @@ def working_size(height: int, width: int, crop_size: int, mode: str) -> tuple[in
       original scale, except for images smaller than the crop in either
       dimension, which are enlarged (aspect ratio kept) until the shorter side
       equals ``crop_size``.
+    - ``"whole"``: :func:`whole_size` with ``max_side`` (``crop_size`` plays
+      no part).
     """
     if height < 1 or width < 1:
         raise ValueError(f"image size must be positive, got {height}x{width}")
+    if mode == "whole":
+        return whole_size(height, width, max_side)
     if mode == "center":
         target = max(CENTER_RESIZE, crop_size)
     elif min(height, width) < crop_size:
@@ -51,9 +99,7 @@ def working_size(height: int, width: int, crop_size: int, mode: str) -> tuple[in
     else:
         return height, width
     # Same rounding as torchvision.transforms.functional.resize(img, target).
-    if height <= width:
-        return target, max(target, int(target * width / height))
-    return max(target, int(target * height / width)), target
+    return _shorter_side_to(height, width, target)
 
 
 def grid_shape(n_crops: int, height: int, width: int) -> tuple[int, int]:
@@ -91,12 +137,12 @@ def crop_boxes(
         Size of the image the crops are cut from, at least ``crop_size`` in
         both dimensions (see :func:`working_size`).
     n_crops : int
-        Number of crops; ``"center"`` always gives one.
+        Number of crops; ``"center"`` and ``"whole"`` always give one.
     crop_size : int
-        Side of the square crops, in pixels.
-    mode : {"random", "grid", "center"}
-        Uniformly random positions, a regular grid covering the image, or
-        the central crop.
+        Side of the square crops, in pixels (ignored by ``"whole"``).
+    mode : {"random", "grid", "center", "whole"}
+        Uniformly random positions, a regular grid covering the image, the
+        central crop, or one box covering the whole image.
     rng : numpy.random.Generator, default=None
         Source of the random positions; required for ``"random"``.
 
@@ -105,6 +151,8 @@ def crop_boxes(
     boxes : ndarray of shape (n_crops, 4), dtype int64
         ``(left, top, right, bottom)`` of each crop.
     """
+    if mode == "whole":
+        return np.array([[0, 0, width, height]], dtype=np.int64)
     if height < crop_size or width < crop_size:
         raise ValueError(
             f"image of {height}x{width} is smaller than crop_size={crop_size}; "
@@ -196,6 +244,36 @@ def dense_grid_size(height, width, crop_size, stride):
         n_crops += 1
 
 
+def _whole_image_refusal(what: str) -> str:
+    """Why ``crops="whole"`` refuses ``what`` (trunk windows, fine-tuning)."""
+    return (
+        f"crops='whole' does not support {what}: shared-trunk computation "
+        "and fine-tuning cut crop_size windows of the trunk's maps, while "
+        "'whole' runs each image whole through the network; use "
+        "compute='crops' (or 'auto') without fine_tune, or another crops mode"
+    )
+
+
+def check_whole_image(mode: str, *, compute: str, fine_tune: bool) -> None:
+    """Raise ValueError when ``crops="whole"`` meets trunk or fine-tuning.
+
+    Parameters
+    ----------
+    mode : str
+        The featurizer's ``crops``.
+    compute : str
+        Its resolved compute mode, ``"crops"`` or ``"trunk"``.
+    fine_tune : bool
+        Whether it fine-tunes.
+    """
+    if mode != "whole":
+        return
+    if fine_tune:
+        raise ValueError(_whole_image_refusal("fine_tune"))
+    if compute == "trunk":
+        raise ValueError(_whole_image_refusal("compute='trunk'"))
+
+
 @dataclass(frozen=True)
 class CropSpec:
     """Which crops every image gets: the geometry half of a featurizer.
@@ -203,10 +281,11 @@ class CropSpec:
     Attributes
     ----------
     n_crops : int
-        Crops per image (ignored by ``"center"`` and by a dense grid).
+        Crops per image (ignored by ``"center"``, ``"whole"`` and by a dense
+        grid).
     crop_size : int
-        Side of the square crops, in pixels.
-    mode : {"random", "grid", "center"}
+        Side of the square crops, in pixels (ignored by ``"whole"``).
+    mode : {"random", "grid", "center", "whole"}
         How crops are placed (see :func:`crop_boxes`).
     seed : int
         Base seed of random crops (see :func:`image_rng`).
@@ -215,7 +294,10 @@ class CropSpec:
     dense_stride : int or None, default=None
         If set, a dense grid instead: each image gets the
         :func:`dense_grid_size` grid crops that cover it with at most this
-        many pixels between neighbouring crops (quality maps).
+        many pixels between neighbouring crops (quality maps); not with
+        ``"whole"``.
+    max_side : int or None, default=None
+        Cap on the longer side of ``"whole"`` images (see :func:`whole_size`).
     """
 
     n_crops: int
@@ -224,11 +306,25 @@ class CropSpec:
     seed: int
     snap: int = 1
     dense_stride: int | None = None
+    max_side: int | None = None
+
+    def __post_init__(self):
+        if self.mode == "whole" and self.dense_stride is not None:
+            raise ValueError(
+                "dense_stride (quality maps) scores a grid of crop_size crops, "
+                "but this featurizer has crops='whole': its model scores whole "
+                "images; quality maps need a model fitted on crops ('random', "
+                "'grid' or 'center')"
+            )
+        if self.mode == "whole" and self.snap > 1:
+            raise ValueError(_whole_image_refusal("compute='trunk'"))
 
     def locate(self, pixels: np.ndarray) -> tuple[tuple[int, int], np.ndarray]:
         """The working size ``(H, W)`` of one image and its crop boxes there."""
         mode = "grid" if self.dense_stride is not None else self.mode
-        working = working_size(*pixels.shape[:2], self.crop_size, mode)
+        working = working_size(
+            *pixels.shape[:2], self.crop_size, mode, max_side=self.max_side
+        )
         n_crops = self.n_crops
         if self.dense_stride is not None:
             n_crops = dense_grid_size(*working, self.crop_size, self.dense_stride)
@@ -238,7 +334,19 @@ class CropSpec:
         )
         return working, snap_boxes(boxes, self.snap) if self.snap > 1 else boxes
 
+    def in_image(
+        self, boxes: np.ndarray, working: tuple[int, int], shape: tuple[int, int]
+    ) -> np.ndarray:
+        """``boxes`` at the ``working`` size in the image's own pixels (float64).
+
+        A whole image's box is exactly ``(0, 0, width, height)``, free of
+        the rounding of :func:`scale_boxes`.
+        """
+        if self.mode == "whole":
+            return np.array([[0.0, 0.0, shape[1], shape[0]]])
+        return scale_boxes(boxes, working, shape)
+
     def image_boxes(self, pixels: np.ndarray) -> np.ndarray:
         """Crop boxes of one image in its own pixels (float64)."""
         working, boxes = self.locate(pixels)
-        return scale_boxes(boxes, working, pixels.shape[:2])
+        return self.in_image(boxes, working, pixels.shape[:2])

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torchvision.transforms.functional as TF
 
-from ._crops import CropSpec, scale_boxes
+from ._crops import CropSpec
 from ._images import load_image
 from .exceptions import ImageReadError
 
@@ -80,7 +80,7 @@ def prepare(image, index: int, spec: CropSpec, trunk: bool) -> Prepared:
     pixels = load_image(image, index)
     working_image, boxes = place_crops(pixels, spec)
     shape = tuple(pixels.shape[:2])
-    in_image = scale_boxes(boxes, tuple(working_image.shape[1:]), shape)
+    in_image = spec.in_image(boxes, tuple(working_image.shape[1:]), shape)
     payload = (working_image, boxes) if trunk else crops_of(working_image, boxes)
     return Prepared(payload, in_image, shape)
 

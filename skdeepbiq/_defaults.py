@@ -1,7 +1,7 @@
 """DeepBIQRegressor's default sub-estimators and their nested parameters.
 
 ``DeepBIQRegressor(featurizer=None, regressor=None)`` stands for
-``CNNCropFeaturizer()`` and :func:`default_regressor`. As in
+:func:`default_featurizer` and :func:`default_regressor`. As in
 :class:`~sklearn.compose.TransformedTargetRegressor`, None is replaced in
 ``fit`` (:func:`default_sub_estimator`), never in ``__init__``; unlike it,
 the defaults' parameters are listed by ``get_params`` as
@@ -21,6 +21,28 @@ from ._featurizer import CNNCropFeaturizer
 DEFAULT_C = 1e-4
 
 
+#: Parameters of DeepBIQRegressor's default featurizer that differ from
+#: ``CNNCropFeaturizer()``'s (the paper's penultimate features of exact
+#: crops): multi-level features of the shared trunk, the most accurate
+#: configuration measured on clive-dev within the time budget
+#: (``benchmarks/accuracy_table.py``).
+DEFAULT_FEATURES = {"layer": "stages", "compute": "trunk"}
+
+
+def default_featurizer() -> CNNCropFeaturizer:
+    """The featurizer used when ``featurizer=None``.
+
+    Returns
+    -------
+    featurizer : CNNCropFeaturizer
+        ``CNNCropFeaturizer(**DEFAULT_FEATURES)``: the mean of each stage's
+        output of MobileNetV2 (``layer="stages"``, 1,672 features per crop)
+        over 25 random 224-px crops, computed with the shared trunk
+        (``compute="trunk"``).
+    """
+    return CNNCropFeaturizer(**DEFAULT_FEATURES)
+
+
 def default_regressor() -> LinearSVR:
     """The regressor used when ``regressor=None``.
 
@@ -32,7 +54,7 @@ def default_regressor() -> LinearSVR:
     return LinearSVR(C=DEFAULT_C, epsilon=0.0, max_iter=5000, random_state=0)
 
 
-_FACTORIES = {"featurizer": CNNCropFeaturizer, "regressor": default_regressor}
+_FACTORIES = {"featurizer": default_featurizer, "regressor": default_regressor}
 
 
 def default_sub_estimator(name: str, value):

@@ -11,7 +11,6 @@ and, when asked, with skdeepbiq's own regression objective as well.
 from __future__ import annotations
 
 import functools
-
 import os
 import time
 import warnings

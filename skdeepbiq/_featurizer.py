@@ -18,7 +18,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._cutting import boxes_or_nan
-from ._engine import extract_rows
 from ._finetune import check_fine_tuning
 from ._images import check_images
 from ._network import NetworkMixin
@@ -64,19 +63,24 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         positions: its mean per channel, or its mean and standard deviation
         (twice the features). Ignored with ``layer=None``.
     n_crops : int, default=25
-        Number of crops per image. Ignored by ``crops="center"``, which cuts
-        one.
+        Number of crops per image. Ignored by ``crops="center"`` and
+        ``"whole"`` (one crop).
     crop_size : int, default=224
         Side of the square crops, in pixels.
-    crops : {"random", "grid", "center"}, default="random"
+    crops : {"random", "grid", "center", "whole"}, default="random"
         How crops are placed. ``"random"``: uniformly random positions at
         the original scale (the paper's Exp II and III). ``"grid"``: a
         regular grid of ``rows x cols = n_crops`` crops spread over the whole
         image, shaped like the image. ``"center"``: the shorter side resized
-        to 256 (aspect ratio kept) and the central crop (Exp I). With
-        ``"random"`` and ``"grid"``, an image smaller than ``crop_size`` in
-        either dimension is first enlarged (bilinear, aspect ratio kept)
-        until its shorter side equals ``crop_size``.
+        to 256 (aspect ratio kept) and the central crop (Exp I). ``"whole"``:
+        the whole image at its own size, one crop (a shorter side under 64 px
+        enlarged to 64); not with trunk computation, fine-tuning or quality
+        maps. With ``"random"`` and ``"grid"``, an image smaller than
+        ``crop_size`` in either dimension is first enlarged (bilinear, aspect
+        ratio kept) until its shorter side equals ``crop_size``.
+    max_side : int or None, default=1024
+        With ``crops="whole"`` only: a longer side above it is shrunk to it
+        (antialiased, aspect ratio kept); None: no cap.
     random_state : int, RandomState instance or None, default=0
         Seeds the crop positions and the random initialisation of
         ``weights=None``. The crops of an image depend only on this seed and
@@ -140,7 +144,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
     network_ : torch.nn.Module
         The feature extractor, on the CPU, in eval mode.
     n_crops_ : int
-        Crops per image (1 for ``crops="center"``).
+        Crops per image (1 for ``crops="center"`` and ``"whole"``).
     layers_ : tuple of str or None
         The tapped modules (``layer`` resolved), in network order.
     n_features_per_crop_ : int
@@ -177,7 +181,8 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         "spatial_pooling": [StrOptions({"mean", "mean_std"})],
         "n_crops": [Interval(Integral, 1, None, closed="left")],
         "crop_size": [Interval(Integral, 1, None, closed="left")],
-        "crops": [StrOptions({"random", "grid", "center"})],
+        "crops": [StrOptions({"random", "grid", "center", "whole"})],
+        "max_side": [Interval(Integral, 64, None, closed="left"), None],
         "random_state": ["random_state"],
         "device": [str],
         "precision": [StrOptions(set(PRECISIONS))],
@@ -202,6 +207,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         n_crops=25,
         crop_size=224,
         crops="random",
+        max_side=1024,
         random_state=0,
         device="auto",
         precision="auto",
@@ -220,6 +226,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         self.n_crops = n_crops
         self.crop_size = crop_size
         self.crops = crops
+        self.max_side = max_side
         self.random_state = random_state
         self.device = device
         self.precision = precision
@@ -281,56 +288,6 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
             warnings.warn(warning, stacklevel=2)
         return result.features
 
-    def extract(self, X, *, on_error=None, return_boxes=False, dense_stride=None):
-        """Feature rows, crop boxes and unreadable images of ``X``, in one pass.
-
-        :meth:`transform` and :meth:`get_crop_boxes` together, each image
-        decoded once, without warnings: for callers that handle failures.
-
-        Parameters
-        ----------
-        X : sequence of images
-            Paths (str or PathLike), PIL images or HxWxC uint8 arrays.
-        on_error : {"raise", "nan"}, default=None
-            As the featurizer's parameter of that name, for this call; None
-            uses the featurizer's own.
-        return_boxes : bool, default=False
-            Also return each image's crop boxes in its own pixels, and its
-            size.
-        dense_stride : int, default=None
-            Instead of the featurizer's own crops, a grid covering each image
-            with at most ``dense_stride`` pixels between neighbouring crops
-            (quality maps; the count differs between images; not cached).
-
-        Returns
-        -------
-        result : :class:`~sklearn.utils.Bunch`
-            ``features``: ndarray of shape (n_images, `n_features_out_`),
-            float32, NaN rows for unreadable images (with ``dense_stride``,
-            a list of (n_crops_i, `n_features_per_crop_`) arrays, or None);
-            ``boxes``: list of (n_crops_i, 4) arrays of ``(left, top, right,
-            bottom)`` in the image's pixels, and ``shapes``: list of
-            ``(height, width)`` (None without ``return_boxes``);
-            ``failures``: sorted list of
-            :class:`~skdeepbiq.exceptions.ImageFailure`.
-        """
-        check_is_fitted(self, "network_")
-        images = check_images(X)
-        runtime = self._runtime()
-        return extract_rows(
-            self._engine(runtime, self._crop_spec(dense_stride)),
-            images,
-            n_features=self.n_features_out_,
-            cache=self._cache(runtime),
-            on_error=self.on_error if on_error is None else on_error,
-            progress={
-                "disable": not self.verbose,
-                "unit": "img",
-                "desc": f"{self.backbone} features",
-            },
-            return_boxes=return_boxes,
-        )
-
     def get_crop_boxes(self, X):
         """Where the crops of each image are, in the image's own pixels.
 
@@ -367,7 +324,9 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
                [64., 16., 96., 48.]])
         """
         check_is_fitted(self, "network_")
-        boxes, failures = boxes_or_nan(check_images(X), self._crop_spec(), self.on_error)
+        boxes, failures = boxes_or_nan(
+            check_images(X), self._crop_spec(), self.on_error
+        )
         if failures:
             nan = "their boxes are NaN"
             warning = UnreadableImageWarning.from_failures(failures, len(boxes), nan)

@@ -28,9 +28,12 @@ from .exceptions import ModelFileError
 
 #: Featurizer parameters that define the features, saved in the file.
 _MODEL_PARAMS = (
-    "backbone", "weights", "layer", "spatial_pooling", "n_crops", "crop_size",
-    "crops", "compute",
+    "backbone", "weights", "layer", "n_crops", "crop_size", "crops", "compute",
 )  # fmt: skip
+#: Featurizer parameters added since format 1: kept only when not at their
+#: defaults, so that files of older models stay the same, and readable by
+#: older skdeepbiq.
+_NEWER_PARAMS = ("spatial_pooling", "max_side")
 #: Featurizer parameters that only say how to run it, chosen when loading.
 _RUNTIME_PARAMS = (
     "device", "precision", "batch_size", "n_jobs", "memory", "verbose", "on_error",
@@ -57,7 +60,8 @@ def _featurizer_config(featurizer) -> dict:
     unsupported = [
         name
         for name, value in params.items()
-        if name not in (*_MODEL_PARAMS, "random_state", *_RUNTIME_PARAMS)
+        if name
+        not in (*_MODEL_PARAMS, *_NEWER_PARAMS, "random_state", *_RUNTIME_PARAMS)
         and value != defaults.get(name)
     ]
     if unsupported:
@@ -66,6 +70,9 @@ def _featurizer_config(featurizer) -> dict:
             f"{unsupported}; save this model with joblib instead"
         )
     config = {name: params[name] for name in _MODEL_PARAMS}
+    config |= {
+        name: params[name] for name in _NEWER_PARAMS if params[name] != defaults[name]
+    }
     kind, value = resolve_weights(config["backbone"], config["weights"])
     if kind == "enum":
         config["weights"] = value.name

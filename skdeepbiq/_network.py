@@ -16,6 +16,7 @@ import joblib
 import numpy as np
 import torch
 from sklearn.utils import Bunch, check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from ._backbones import (
     FeatureExtractor,
@@ -26,9 +27,10 @@ from ._backbones import (
     weights_identity,
 )
 from ._cache import FeatureCache, cache_location
-from ._crops import CropSpec
-from ._engine import Engine, collect_trunk_maps
+from ._crops import CropSpec, check_whole_image
+from ._engine import Engine, collect_trunk_maps, extract_rows
 from ._finetune import check_fine_tuning, fine_tune
+from ._images import check_images
 from ._runtime import resolve_runtime
 from ._taps import TrunkTaps, resolve_layers
 from ._trunk import STRIDE, check_trunk, split_network
@@ -121,7 +123,58 @@ class NetworkMixin:
     :class:`~skdeepbiq._runtime.Runtime`, its
     :class:`~skdeepbiq._crops.CropSpec`, its :class:`Engine` and its
     caches (as scikit-learn's ``BaseLibSVM`` does for its SVMs).
+    :meth:`extract`, the call of the engine behind ``transform``, is here.
     """
+
+    def extract(self, X, *, on_error=None, return_boxes=False, dense_stride=None):
+        """Feature rows, crop boxes and unreadable images of ``X``, in one pass.
+
+        :meth:`transform` and :meth:`get_crop_boxes` together, each image
+        decoded once, without warnings: for callers that handle failures.
+
+        Parameters
+        ----------
+        X : sequence of images
+            Paths (str or PathLike), PIL images or HxWxC uint8 arrays.
+        on_error : {"raise", "nan"}, default=None
+            As the featurizer's parameter of that name, for this call; None
+            uses the featurizer's own.
+        return_boxes : bool, default=False
+            Also return each image's crop boxes in its own pixels, and its
+            size.
+        dense_stride : int, default=None
+            Instead of the featurizer's own crops, a grid covering each image
+            with at most ``dense_stride`` pixels between neighbouring crops
+            (quality maps; the count differs between images; not cached).
+
+        Returns
+        -------
+        result : :class:`~sklearn.utils.Bunch`
+            ``features``: ndarray of shape (n_images, `n_features_out_`),
+            float32, NaN rows for unreadable images (with ``dense_stride``,
+            a list of (n_crops_i, `n_features_per_crop_`) arrays, or None);
+            ``boxes``: list of (n_crops_i, 4) arrays of ``(left, top, right,
+            bottom)`` in the image's pixels, and ``shapes``: list of
+            ``(height, width)`` (None without ``return_boxes``);
+            ``failures``: sorted list of
+            :class:`~skdeepbiq.exceptions.ImageFailure`.
+        """
+        check_is_fitted(self, "network_")
+        images = check_images(X)
+        runtime = self._runtime()
+        return extract_rows(
+            self._engine(runtime, self._crop_spec(dense_stride)),
+            images,
+            n_features=self.n_features_out_,
+            cache=self._cache(runtime),
+            on_error=self.on_error if on_error is None else on_error,
+            progress={
+                "disable": not self.verbose,
+                "unit": "img",
+                "desc": f"{self.backbone} features",
+            },
+            return_boxes=return_boxes,
+        )
 
     def _compute_mode(self) -> str:
         if self.compute == "auto":
@@ -141,10 +194,15 @@ class NetworkMixin:
             seed=self.seed_,
             snap=STRIDE if self._compute_mode() == "trunk" else 1,
             dense_stride=dense_stride,
+            max_side=self.max_side,
         )
 
     def _fit_backbone(self, trunk: bool) -> None:
         """Draw the seed and build ``network_`` from the parameters."""
+        fine_tuning = check_fine_tuning(self.fine_tune) is not None
+        check_whole_image(
+            self.crops, compute=self._compute_mode(), fine_tune=fine_tuning
+        )
         if trunk:
             check_trunk(self.backbone, self.crop_size)
         self.layers_ = resolve_layers(self.backbone, self.layer)
@@ -158,7 +216,7 @@ class NetworkMixin:
         self._crop_feature_names = built.names
         if self.layers_ is not None:  # in network order
             self.layers_ = tuple(self.network_.taps())
-        self.n_crops_ = 1 if self.crops == "center" else self.n_crops
+        self.n_crops_ = 1 if self.crops in ("center", "whole") else self.n_crops
         self.n_features_per_crop_ = len(built.names)
         self.n_features_out_ = self.n_crops_ * self.n_features_per_crop_
         self._device_networks = {}
@@ -229,6 +287,8 @@ class NetworkMixin:
         }
         if self._compute_mode() == "trunk":
             config["compute"] = "trunk"
+        if self.crops == "whole":
+            config["max_side"] = self.max_side
         return FeatureCache(location, config | common)
 
     def __getstate__(self):

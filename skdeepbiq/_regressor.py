@@ -56,7 +56,10 @@ class DeepBIQRegressor(
     Parameters
     ----------
     featurizer : CNNCropFeaturizer, "precomputed" or None, default=None
-        Turns images into crop features; None means ``CNNCropFeaturizer()``.
+        Turns images into crop features; None means
+        ``CNNCropFeaturizer(layer="stages", compute="trunk")``, multi-level
+        features, the most accurate measured on clive-dev (see
+        :func:`~skdeepbiq._defaults.default_featurizer`).
         ``"precomputed"``: ``X`` holds crop features, of shape (n_images,
         n_crops, n_features_per_crop), e.g. a featurizer's output reshaped
         to ``(len(X), n_crops_, -1)``, or (n_images, n_features) for one

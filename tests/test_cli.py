@@ -296,3 +296,29 @@ def test_score_with_the_pretrained_default(mobilenet_weights_cached):
     for row, name in zip(rows, names, strict=True):
         assert row["path"] == name
         assert float(row["score"]) == pytest.approx(expected[name], abs=0.01)
+
+
+def test_fit_defaults_are_the_default_models_features():
+    from skdeepbiq._defaults import default_featurizer
+    from skdeepbiq.cli import fit as fit_command
+
+    args = build_parser().parse_args(["fit", "m.csv", "--output", "m.npz"])
+    made = fit_command.make_featurizer(args).get_params()
+    expected = default_featurizer().get_params()
+    for name in ("backbone", "weights", "layer", "spatial_pooling", "n_crops",
+                 "crop_size", "crops", "max_side", "compute", "random_state"):  # fmt: skip
+        assert made[name] == expected[name], name
+
+
+def test_fit_layer_option_takes_penultimate_or_module_names():
+    from skdeepbiq.cli import fit as fit_command
+
+    def layer(*options):
+        args = build_parser().parse_args(["fit", "m.csv", "-o", "m.npz", *options])
+        return fit_command.make_featurizer(args).layer
+
+    assert layer("--layer", "penultimate") is None
+    assert layer("--layer", "features.3") == "features.3"
+    assert layer("--layer", "features.3, features.18") == ["features.3", "features.18"]
+    whole = build_parser().parse_args(["fit", "m.csv", "-o", "m", "--crops", "whole"])
+    assert fit_command.make_featurizer(whole).compute == "crops"

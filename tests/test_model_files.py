@@ -17,10 +17,18 @@ import pytest
 from PIL import Image
 
 import skdeepbiq
-from skdeepbiq import load_model, load_pretrained, save_model
+from skdeepbiq import (
+    CNNCropFeaturizer,
+    DeepBIQRegressor,
+    load_model,
+    load_pretrained,
+    save_model,
+)
 from skdeepbiq._model_file import FORMAT_VERSION, READABLE_VERSIONS
 from skdeepbiq._pretrained import model_metadata, pretrained_path
 from skdeepbiq.exceptions import ModelFileError, UnreadableImageWarning
+
+from .conftest import make_images
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,3 +251,17 @@ def test_pretrained_model_is_found_from_a_folder_holding_an_empty_skdeepbiq_fold
     path, n_images = result.stdout.split()
     assert Path(path) == ROOT / "skdeepbiq" / "data" / "clive-mobilenet_v2.npz"
     assert n_images == "812"
+
+
+def test_multi_level_whole_image_model_is_saved_and_loaded(tmp_path):
+    images = make_images(4, size=(72, 96))
+    featurizer = CNNCropFeaturizer(
+        weights=None, crops="whole", max_side=80,
+        layer=["features.3", "features.18"], spatial_pooling="mean_std",
+    )  # fmt: skip
+    model = DeepBIQRegressor(featurizer).fit(images, np.linspace(10, 90, 4))
+    loaded = load_model(save_model(model, tmp_path / "multi.npz"))
+    params = loaded.featurizer_.get_params()
+    assert params["layer"] == ["features.3", "features.18"]
+    assert (params["spatial_pooling"], params["max_side"]) == ("mean_std", 80)
+    np.testing.assert_array_equal(loaded.predict(images), model.predict(images))

@@ -67,7 +67,9 @@ def test_features_are_each_modules_mean_and_std_in_network_order():
     outputs = _reference_outputs(featurizer, pixels, ["features.3", "features.6"])
     expected = np.concatenate(
         [
-            np.concatenate([out.mean(dim=(2, 3))[0], out.std(dim=(2, 3), correction=0)[0]])
+            np.concatenate(
+                [out.mean(dim=(2, 3))[0], out.std(dim=(2, 3), correction=0)[0]]
+            )
             for out in (outputs["features.3"], outputs["features.6"])
         ]
     )
@@ -176,4 +178,6 @@ def test_fine_tuning_with_stages_tunes_only_the_tails_taps(images):
     np.testing.assert_array_equal(
         per_crop(tuned)[..., :n_trunk], per_crop(plain)[..., :n_trunk]
     )
-    assert not np.allclose(per_crop(tuned)[..., n_trunk:], per_crop(plain)[..., n_trunk:])
+    assert not np.allclose(
+        per_crop(tuned)[..., n_trunk:], per_crop(plain)[..., n_trunk:]
+    )

@@ -20,6 +20,7 @@ from skdeepbiq import (
     load_pretrained,
     save_model,
 )
+from skdeepbiq._defaults import default_featurizer
 from skdeepbiq._pretrained import model_metadata, pretrained_path
 from skdeepbiq._regressor import default_regressor
 from skdeepbiq.exceptions import WeightsNotFoundError
@@ -137,9 +138,10 @@ def test_load_model_refuses_files_that_are_not_models(tmp_path):
 def test_pretrained_is_the_default_configuration_trained_on_clive_dev():
     info = model_metadata("clive-mobilenet_v2")
     config = info["config"]
-    defaults = CNNCropFeaturizer().get_params()
-    for name in ("backbone", "weights", "layer", "n_crops", "crop_size", "crops"):
-        assert config["featurizer"][name] == defaults[name], name
+    defaults = default_featurizer().get_params()
+    for name in ("backbone", "weights", "layer", "n_crops", "crop_size", "crops",
+                 "compute", "spatial_pooling", "max_side"):  # fmt: skip
+        assert config["featurizer"].get(name, defaults[name]) == defaults[name], name
     assert config["featurizer"]["random_state"] == defaults["random_state"]
     estimator_defaults = DeepBIQRegressor().get_params(deep=False)
     for name, value in config["estimator"].items():

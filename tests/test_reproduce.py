@@ -454,8 +454,9 @@ def test_leaky_exp_iii_tunes_once_on_every_image_and_is_labelled(
     }  # fmt: skip
     assert results.settings["leaky_fine_tuning"] is True
     rows = {row["config"]: row for row in results.rows}
-    assert "LEAKY, tuned once on every image, test images included" in (
-        rows["leaky-prediction-mean"]["label"]
+    assert (
+        "LEAKY, tuned once on every image, test images included"
+        in (rows["leaky-prediction-mean"]["label"])
     )
     assert "LEAKY" not in rows["prediction-mean"]["label"]
     assert results.configs["III"]["leaky-feature-mean"]["leakage"]

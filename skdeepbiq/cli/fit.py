@@ -23,8 +23,13 @@ DESCRIPTION = (
 )
 
 #: Options with a few values, the first the default: option -> values, help.
+#: The defaults are DeepBIQRegressor()'s (``tests/test_cli.py`` checks it).
 _CHOICES = {
-    "--crops": (("random", "grid", "center"), "where the crops are cut"),
+    "--crops": (("random", "grid", "center", "whole"), "where the crops are cut"),
+    "--spatial-pooling": (
+        ("mean", "mean_std"),
+        "how each layer's output is pooled over a crop",
+    ),
     "--fusion": (
         ("prediction", "feature", "concatenation"),
         "how the crops of an image make its score",
@@ -46,6 +51,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=25,
         help="crops per image (default: %(default)s)",
     )
+    parser.add_argument(
+        "--layer",
+        default="stages",
+        help="layers whose outputs are the features: 'stages' (each stage of "
+        "the backbone), 'penultimate' (the paper's), or module names separated "
+        "by commas (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--compute",
+        choices=("trunk", "crops"),
+        default=None,
+        help="'trunk': the convolutional trunk once per image, crops as "
+        "windows of its maps; 'crops': every crop through the whole network "
+        "(default: trunk, crops with --crops whole)",
+    )
+    parser.add_argument(
+        "--max-side",
+        type=positive_int,
+        default=1024,
+        help="with --crops whole: longer side of larger images shrunk to it "
+        "(default: %(default)s)",
+    )
     for option, (values, help) in _CHOICES.items():
         parser.add_argument(
             option,
@@ -61,22 +88,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _layer(value: str):
+    """The featurizer's ``layer`` of the ``--layer`` option."""
+    if value == "penultimate":
+        return None
+    names = [name.strip() for name in value.split(",")]
+    return names[0] if len(names) == 1 else names
+
+
+def make_featurizer(args: argparse.Namespace):
+    """The featurizer of ``skdeepbiq fit``'s options."""
+    from .. import CNNCropFeaturizer
+
+    return CNNCropFeaturizer(
+        backbone=args.backbone,
+        weights=args.weights,
+        layer=_layer(args.layer),
+        spatial_pooling=args.spatial_pooling,
+        n_crops=args.n_crops,
+        crop_size=args.crop_size,
+        crops=args.crops,
+        max_side=args.max_side,
+        compute=args.compute or ("crops" if args.crops == "whole" else "trunk"),
+        random_state=args.random_state,
+        **runtime_params(args),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Train the model and save it."""
-    from .. import CNNCropFeaturizer, DeepBIQRegressor, save_model
+    from .. import DeepBIQRegressor, save_model
     from .._regressor import default_regressor
     from ..datasets import load_manifest
 
     data = load_manifest(args.manifest)
-    featurizer = CNNCropFeaturizer(
-        backbone=args.backbone,
-        weights=args.weights,
-        n_crops=args.n_crops,
-        crop_size=args.crop_size,
-        crops=args.crops,
-        random_state=args.random_state,
-        **runtime_params(args),
-    )
+    featurizer = make_featurizer(args)
     regressor = None
     if args.C is not None:
         regressor = default_regressor().set_params(C=args.C)
