@@ -130,3 +130,23 @@ def run_trunk(
     with runtime.autocast():
         maps = trunk(batch)
     return maps[0]
+
+
+def mirrored_trunk_maps(engine, images: list, indices) -> list[torch.Tensor]:
+    """Trunk maps of ``images[indices]`` flipped left to right, for fine-tuning.
+
+    ``engine`` is the :class:`~skdeepbiq._engine.Engine` (its trunk, mean,
+    std and runtime) whose :meth:`prepared` working images the unflipped
+    maps came from. The maps are float32 tensors on the device, outside
+    inference mode so that autograd can use them; they are not cached.
+    """
+    maps = []
+    for _, item in engine.prepared(images, list(indices), None):
+        working_image, _ = item.payload
+        with torch.inference_mode():
+            mirrored = run_trunk(
+                engine.trunk, working_image.flip(-1), engine.mean, engine.std,
+                engine.runtime,
+            )  # fmt: skip
+        maps.append(mirrored.float().clone())
+    return maps
