@@ -205,3 +205,25 @@ def test_featurizer_fine_tunes_with_every_new_option(images, scores):
     assert history["n_images"] == 9 and history["n_validation_images"] == 3
     assert 1 <= history["best_epoch"] <= len(history["loss"]) <= 2
     assert np.isfinite(featurizer.transform(images)).all()
+
+
+@pytest.mark.parametrize(
+    "backbone, n_blocks, deep_blocks",
+    [("mobilenet_v2", 5, 11), ("resnet18", 2, 3), ("efficientnet_b0", 3, 4)],
+)
+def test_deep_split_ends_the_trunk_at_stride_16_with_more_blocks_in_the_tail(
+    backbone, n_blocks, deep_blocks
+):
+    from torchvision import models
+
+    torch.manual_seed(0)
+    model = getattr(models, backbone)(weights=None).eval()
+    image = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        whole = model(image)
+        for deep, blocks in ((False, n_blocks), (True, deep_blocks)):
+            trunk, tail = split_network(backbone, model, deep=deep)
+            maps = trunk(image)
+            assert maps.shape[-2:] == (64 // 16, 96 // 16)
+            assert len(list(tail[0].children())) == blocks
+            torch.testing.assert_close(tail(maps), whole)
