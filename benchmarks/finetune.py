@@ -10,9 +10,16 @@ training images of each split only.
 ``--full-fit`` instead times one fine-tuned fit on all images (the speed
 target: 30 minutes on a 2-core CPU, 3 minutes on one H100).
 
+Every parameter of :class:`~skdeepbiq.FineTuning` has a flag, so that
+variants of the recipe can be measured (``--objective``, ``--epochs``,
+``--trainable``, ``--flips``, ``--lr-decay``, ``--validation-fraction``,
+...); ``--no-baseline`` skips the model without fine-tuning.
+
 Run::
 
     python benchmarks/finetune.py --splits 3 --cache ~/.cache/skdeepbiq
+    python benchmarks/finetune.py --splits 1 --objective classes --flips
+    python benchmarks/finetune.py --lr-decay 0.7 --validation-fraction 0.1
     python benchmarks/finetune.py --full-fit
 """
 
@@ -34,13 +41,44 @@ def recipe_from(args) -> FineTuning:
         "objective": args.objective,
         "epochs": args.epochs,
         "crops_per_image": args.crops_per_image,
+        "batch_size": args.batch_size,
         "optimizer": args.optimizer,
         "learning_rate": args.learning_rate,
+        "weight_decay": args.weight_decay,
+        "schedule": args.schedule,
         "trainable": args.trainable
         if args.trainable == "tail"
         else int(args.trainable),
+        "flips": args.flips,
+        "lr_decay": args.lr_decay,
+        "validation_fraction": args.validation_fraction,
+        "n_iter_no_change": args.n_iter_no_change,
     }
     return FineTuning(**params)
+
+
+def add_recipe_flags(parser: argparse.ArgumentParser) -> None:
+    """A flag for every parameter of FineTuning, defaulting to its default."""
+    default = FineTuning()
+    parser.add_argument(
+        "--objective", default=default.objective, choices=["classes", "regression"]
+    )
+    parser.add_argument("--epochs", type=int, default=default.epochs)
+    parser.add_argument("--crops-per-image", type=int, default=default.crops_per_image)
+    parser.add_argument("--batch-size", type=int, default=default.batch_size)
+    parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adamw"])
+    parser.add_argument("--learning-rate", type=float, default=None)
+    parser.add_argument("--weight-decay", type=float, default=default.weight_decay)
+    parser.add_argument(
+        "--schedule", default=default.schedule, choices=["cosine", "constant"]
+    )
+    parser.add_argument("--trainable", default="tail")
+    parser.add_argument("--flips", action="store_true", help="random mirror crops")
+    parser.add_argument("--lr-decay", type=float, default=default.lr_decay)
+    parser.add_argument("--validation-fraction", type=float, default=None)
+    parser.add_argument(
+        "--n-iter-no-change", type=int, default=default.n_iter_no_change
+    )
 
 
 def main():
@@ -49,16 +87,10 @@ def main():
     parser.add_argument("--cache", default=None, help="feature and trunk-map cache")
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--device", default="auto")
+    add_recipe_flags(parser)
     parser.add_argument(
-        "--objective", default=FineTuning().objective, choices=["classes", "regression"]
+        "--no-baseline", action="store_true", help="skip the untuned model"
     )
-    parser.add_argument("--epochs", type=int, default=FineTuning().epochs)
-    parser.add_argument(
-        "--crops-per-image", type=int, default=FineTuning().crops_per_image
-    )
-    parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adamw"])
-    parser.add_argument("--learning-rate", type=float, default=None)
-    parser.add_argument("--trainable", default="tail")
     parser.add_argument(
         "--full-fit", action="store_true", help="time one fit on all images"
     )
@@ -97,48 +129,57 @@ def main():
     rows = []
     splits = ShuffleSplit(10, test_size=0.2, random_state=0).split(paths)
     for number, (train, test) in enumerate(list(splits)[: args.splits]):
-        baseline = DeepBIQRegressor().set_params(
-            featurizer__memory=args.cache, featurizer__device=device
-        )
-        baseline.fit(paths[train], mos[train])
-        base_pred = baseline.predict(paths[test])
-        start = time.perf_counter()
-        model = fine_tuned().fit(paths[train], mos[train])
-        fit_seconds = time.perf_counter() - start
-        tuned_pred = model.predict(paths[test])
-        row = {
-            "split": number,
-            "baseline_srocc": srocc(mos[test], base_pred),
-            "baseline_plcc": plcc(mos[test], base_pred),
-            "fine_tuned_srocc": srocc(mos[test], tuned_pred),
-            "fine_tuned_plcc": plcc(mos[test], tuned_pred),
-            "fit_seconds": fit_seconds,
-            "loss": model.featurizer_.fine_tuning_history_["loss"],
-        }
-        rows.append(row)
-        print(
-            f"split {number}: baseline SROCC {row['baseline_srocc']:.4f} PLCC "
-            f"{row['baseline_plcc']:.4f} | fine-tuned SROCC {row['fine_tuned_srocc']:.4f}"
-            f" PLCC {row['fine_tuned_plcc']:.4f} | fit {fit_seconds:.0f} s",
-            flush=True,
-        )
-    medians = {
-        key: float(np.median([row[key] for row in rows]))
-        for key in (
-            "baseline_srocc",
-            "baseline_plcc",
-            "fine_tuned_srocc",
-            "fine_tuned_plcc",
-        )
-    }
-    print(
-        f"median over {len(rows)} splits: baseline SROCC {medians['baseline_srocc']:.4f} "
-        f"PLCC {medians['baseline_plcc']:.4f}; fine-tuned SROCC "
-        f"{medians['fine_tuned_srocc']:.4f} PLCC {medians['fine_tuned_plcc']:.4f}"
-    )
+        baseline = None
+        if not args.no_baseline:
+            baseline = DeepBIQRegressor().set_params(
+                featurizer__memory=args.cache, featurizer__device=device
+            )
+        row = evaluate_split(baseline, fine_tuned(), paths, mos, train, test)
+        rows.append({"split": number, **row})
+        print(f"split {number}: {describe(row)}", flush=True)
+    keys = [key for key in rows[0] if key.endswith(("_srocc", "_plcc"))]
+    medians = {key: float(np.median([row[key] for row in rows])) for key in keys}
+    print(f"median over {len(rows)} splits: {describe(medians)}")
     print(
         json.dumps({"recipe": recipe.get_params(), "medians": medians, "splits": rows})
     )
+
+
+def evaluate_split(baseline, fine_tuned, paths, mos, train, test) -> dict:
+    """SROCC / PLCC of both models on ``test``, the tuned fit's time and history."""
+    row = {}
+    if baseline is not None:
+        predictions = baseline.fit(paths[train], mos[train]).predict(paths[test])
+        row["baseline_srocc"] = srocc(mos[test], predictions)
+        row["baseline_plcc"] = plcc(mos[test], predictions)
+    start = time.perf_counter()
+    fine_tuned.fit(paths[train], mos[train])
+    row["fit_seconds"] = time.perf_counter() - start
+    predictions = fine_tuned.predict(paths[test])
+    row["fine_tuned_srocc"] = srocc(mos[test], predictions)
+    row["fine_tuned_plcc"] = plcc(mos[test], predictions)
+    row["history"] = fine_tuned.featurizer_.fine_tuning_history_
+    return row
+
+
+def describe(row: dict) -> str:
+    """One line of a row's (or the medians') figures."""
+    parts = []
+    for name in ("baseline", "fine_tuned"):
+        if f"{name}_srocc" in row:
+            parts.append(
+                f"{name.replace('_', '-')} SROCC {row[f'{name}_srocc']:.4f} "
+                f"PLCC {row[f'{name}_plcc']:.4f}"
+            )
+    if "fit_seconds" in row:
+        parts.append(f"fit {row['fit_seconds']:.0f} s")
+    history = row.get("history", {})
+    if "best_epoch" in history:
+        parts.append(
+            f"best epoch {history['best_epoch']} of {len(history['loss'])} "
+            f"(validation SROCC {np.round(history['validation_srocc'], 3).tolist()})"
+        )
+    return " | ".join(parts)
 
 
 if __name__ == "__main__":

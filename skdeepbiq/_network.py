@@ -33,7 +33,7 @@ from ._finetune import check_fine_tuning, fine_tune
 from ._images import check_images
 from ._runtime import resolve_runtime
 from ._taps import TrunkTaps, resolve_layers
-from ._trunk import STRIDE, check_trunk, split_network
+from ._trunk import STRIDE, check_trunk, mirrored_trunk_maps, split_network
 
 #: Version of the feature cache's entries (2: CPU passes hold one image's crops).
 CACHE_VERSION = 2
@@ -103,10 +103,11 @@ def tune(
     ``history`` and ``fingerprint``, a hash of the tuned parameters.
     """
     maps, sizes, kept = collect_trunk_maps(engine, images, failures)
+    mirrored = mirrored_trunk_maps(engine, images, kept) if recipe.flips else None
     history = fine_tune(
         engine.tail, maps, sizes, y[kept], recipe,
         n_features=n_features, crop_size=crop_size,
-        seed=seed, runtime=engine.runtime, verbose=verbose,
+        seed=seed, runtime=engine.runtime, verbose=verbose, mirrored=mirrored,
     )  # fmt: skip
     network.load_state_dict(
         {key: value.cpu() for key, value in device_network.state_dict().items()}

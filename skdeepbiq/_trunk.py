@@ -24,24 +24,29 @@ from ._runtime import Runtime
 STRIDE = 16
 
 
-def _mobilenet_v2(model: nn.Module) -> tuple[nn.Module, nn.Module]:
-    return model.features[:14], nn.Sequential(
-        model.features[14:], nn.AdaptiveAvgPool2d(1), nn.Flatten(1), model.classifier
+def _mobilenet_v2(model: nn.Module, deep: bool) -> tuple[nn.Module, nn.Module]:
+    cut = 8 if deep else 14  # features[7] reaches stride 16, features[14] 32
+    return model.features[:cut], nn.Sequential(
+        model.features[cut:], nn.AdaptiveAvgPool2d(1), nn.Flatten(1), model.classifier
     )
 
 
-def _efficientnet(model: nn.Module) -> tuple[nn.Module, nn.Module]:
-    return model.features[:6], nn.Sequential(
-        model.features[6:], model.avgpool, nn.Flatten(1), model.classifier
+def _efficientnet(model: nn.Module, deep: bool) -> tuple[nn.Module, nn.Module]:
+    cut = 5 if deep else 6  # stage 4 reaches stride 16, stage 6 32
+    return model.features[:cut], nn.Sequential(
+        model.features[cut:], model.avgpool, nn.Flatten(1), model.classifier
     )
 
 
-def _resnet(model: nn.Module) -> tuple[nn.Module, nn.Module]:
+def _resnet(model: nn.Module, deep: bool) -> tuple[nn.Module, nn.Module]:
+    stride_16 = list(model.layer3)
+    cut = 1 if deep else len(stride_16)  # layer3[0] reaches stride 16
     trunk = nn.Sequential(
         model.conv1, model.bn1, model.relu, model.maxpool,
-        model.layer1, model.layer2, model.layer3,
+        model.layer1, model.layer2, *stride_16[:cut],
     )  # fmt: skip
-    return trunk, nn.Sequential(model.layer4, model.avgpool, nn.Flatten(1), model.fc)
+    blocks = nn.Sequential(*stride_16[cut:], *model.layer4) if deep else model.layer4
+    return trunk, nn.Sequential(blocks, model.avgpool, nn.Flatten(1), model.fc)
 
 
 _SPLITS = {"mobilenet_v2": _mobilenet_v2}
@@ -68,19 +73,27 @@ _SPLITS.update(
 TRUNK_BACKBONES = tuple(sorted(_SPLITS))
 
 
-def split_network(backbone: str, model: nn.Module) -> tuple[nn.Module, nn.Module]:
+def split_network(
+    backbone: str, model: nn.Module, deep: bool = False
+) -> tuple[nn.Module, nn.Module]:
     """Trunk (image -> stride-16 maps) and tail (window -> features) of ``model``.
 
     Both share their parameters with ``model``, a torchvision classifier of
     the named architecture (its head may have been replaced by Identity, in
-    which case the tail returns the penultimate features).
+    which case the tail returns the penultimate features). The trunk ends
+    at the last stride-16 stage; with ``deep``, at the first layer that
+    reaches stride 16 (``features[:8]`` of MobileNetV2 instead of
+    ``features[:14]``, ``layer3[0]`` of ResNets instead of ``layer3``), so
+    that the tail's first module holds more blocks to train (11 instead of
+    5 for MobileNetV2). The windows are the same: both trunks end at stride
+    16, but their maps differ (a cache of them must tell them apart).
     """
     if backbone not in _SPLITS:
         raise ValueError(
             f"backbone={backbone!r} has no known stride-16 trunk; compute='trunk' "
             f"and fine-tuning support {', '.join(TRUNK_BACKBONES)}"
         )
-    return _SPLITS[backbone](model)
+    return _SPLITS[backbone](model, deep)
 
 
 def check_trunk(backbone: str, crop_size: int) -> None:
@@ -129,3 +142,23 @@ def run_trunk(
     with runtime.autocast():
         maps = trunk(batch)
     return maps[0]
+
+
+def mirrored_trunk_maps(engine, images: list, indices) -> list[torch.Tensor]:
+    """Trunk maps of ``images[indices]`` flipped left to right, for fine-tuning.
+
+    ``engine`` is the :class:`~skdeepbiq._engine.Engine` (its trunk, mean,
+    std and runtime) whose :meth:`prepared` working images the unflipped
+    maps came from. The maps are float32 tensors on the device, outside
+    inference mode so that autograd can use them; they are not cached.
+    """
+    maps = []
+    for _, item in engine.prepared(images, list(indices), None):
+        working_image, _ = item.payload
+        with torch.inference_mode():
+            mirrored = run_trunk(
+                engine.trunk, working_image.flip(-1), engine.mean, engine.std,
+                engine.runtime,
+            )  # fmt: skip
+        maps.append(mirrored.float().clone())
+    return maps
