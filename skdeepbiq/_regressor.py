@@ -66,7 +66,7 @@ class DeepBIQRegressor(
         crop per image.
     regressor : regressor, default=None
         Maps crop (or pooled) features to scores. None means
-        ``LinearSVR(C=1e-4, epsilon=0.0, max_iter=5000, random_state=0)``;
+        ``LinearSVR(C=3e-4, epsilon=0.0, max_iter=5000, random_state=0)``;
         any scikit-learn regressor can replace it.
     fusion : {"prediction", "feature", "concatenation"}, default="prediction"
         How crops are combined. ``"prediction"`` (DeepBIQ): the regressor

@@ -122,7 +122,7 @@ def reproduce(
         Significance level of the t-tests choosing the number of crops.
     C : float, default=None
         ``C`` of the LinearSVR on standardised features; None uses the
-        package default, :class:`~skdeepbiq.DeepBIQRegressor`'s (``1e-4``).
+        package default, :class:`~skdeepbiq.DeepBIQRegressor`'s (``3e-4``).
         Concatenated features get ``C / k`` for ``k`` crops, which is the
         same as scaling the concatenated vector to the norm of one crop's.
     fine_tune_params : dict, default=None

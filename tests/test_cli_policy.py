@@ -19,7 +19,10 @@ from skdeepbiq.cli import main
 
 from .conftest import make_images
 
+# Every crop through the whole network, so that the first convolution counts
+# crops, and no probe of the layers' widths at fit (as multi-level layers have)
 TINY = ["--weights", "none", "--n-crops", "2", "--crop-size", "32", "-q"]
+TINY += ["--compute", "crops", "--layer", "penultimate"]
 N_IMAGES, N_CROPS = 4, 2
 
 

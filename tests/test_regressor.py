@@ -382,15 +382,17 @@ def test_crop_scores_of_unreadable_images_are_nan_with_one_warning(
 # depend on how many threads share them.
 
 GOLDEN = Path(__file__).parent / "data" / "regressor_golden.npz"
+#: The default regressor when the golden file was written (C has changed since).
+GOLDEN_SVR = {"regressor": LinearSVR(C=1e-4, epsilon=0.0, max_iter=5000, random_state=0)}
 
 
 def _golden_cnn_models():
     return {
-        "cnn_default": small_model(),
+        "cnn_default": small_model(**GOLDEN_SVR),
         "cnn_feature_max_ridge": small_model(
             fusion="feature", pooling="max", regressor=Ridge(alpha=1.0)
         ),
-        "cnn_concatenation": small_model(fusion="concatenation"),
+        "cnn_concatenation": small_model(fusion="concatenation", **GOLDEN_SVR),
         # random-network features are about 1e-9: a tiny alpha
         "cnn_min_unscaled_ridge": small_model(
             pooling="min", power=1.0, standardize=False, regressor=Ridge(alpha=1e-17)
@@ -400,15 +402,15 @@ def _golden_cnn_models():
 
 def _golden_precomputed_models():
     return {
-        "pre_prediction": DeepBIQRegressor("precomputed"),
+        "pre_prediction": DeepBIQRegressor("precomputed", **GOLDEN_SVR),
         "pre_feature_min": DeepBIQRegressor(
-            "precomputed", fusion="feature", pooling="min"
+            "precomputed", fusion="feature", pooling="min", **GOLDEN_SVR
         ),
         "pre_concatenation_ridge": DeepBIQRegressor(
             "precomputed", fusion="concatenation", regressor=Ridge(alpha=0.5)
         ),
         "pre_power_unscaled": DeepBIQRegressor(
-            "precomputed", power=0.3, standardize=False
+            "precomputed", power=0.3, standardize=False, **GOLDEN_SVR
         ),
     }
 
@@ -442,7 +444,8 @@ def golden_predictions() -> dict:
         results[f"{name}_float64"] = model.fit(features.astype(float), y).predict(
             new.astype(float)
         )
-    constant = DeepBIQRegressor("precomputed").fit(features, np.full(20, 50.0))
+    constant = DeepBIQRegressor("precomputed", **GOLDEN_SVR)
+    constant.fit(features, np.full(20, 50.0))
     results["pre_constant_scores"] = constant.predict(new)
     return results
 

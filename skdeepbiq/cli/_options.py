@@ -175,7 +175,7 @@ def add_c_option(parser: argparse.ArgumentParser, **kwargs) -> None:
         "--C",
         dest="C",
         type=positive_float,
-        help="LinearSVR C (default: the package's, 1e-4)",
+        help="LinearSVR C (default: the package's, 3e-4)",
         **kwargs,
     )
 
