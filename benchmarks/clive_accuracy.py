@@ -2,9 +2,10 @@
 
 10 random 80/20 splits (``ShuffleSplit(10, test_size=0.2, random_state=0)``),
 median SROCC and PLCC, with the package defaults: MobileNetV2 ImageNet
-weights (``IMAGENET1K_V1``), 25 random 224-px crops, prediction pooling
-(mean), standardised LinearSVR. Features are cached in ``--cache`` so the CNN
-runs once per image (about 4.5 minutes for 812 images on a 2-core CPU).
+weights (``IMAGENET1K_V1``), the mean of each stage's output over 25 random
+224-px crops cut from the shared trunk's maps, prediction pooling (mean),
+standardised LinearSVR. Features are cached in ``--cache`` so the CNN runs
+once per image (about 4 minutes for 812 images on a 2-core CPU).
 
 Run::
 

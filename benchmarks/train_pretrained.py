@@ -20,7 +20,7 @@ It prints, and stores in the file's metadata:
    must be equal).
 
 Run from the repository root (``--memory`` reuses cached CNN features; the
-network otherwise runs on 812 x 25 crops, about 4.5 minutes on a 2-core CPU)::
+network otherwise runs on 812 x 25 crops, about 3.5 minutes on a 2-core CPU)::
 
     python benchmarks/train_pretrained.py --memory /work/cache
 """
