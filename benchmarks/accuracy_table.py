@@ -115,25 +115,42 @@ def score(features, y, regressor_params, splits):
     return row
 
 
-def print_table(path):
-    """Markdown: one row per (view, regressor); speed from the speed-only rows."""
+HEADER = ("features", "regressor", "SROCC", "PLCC", "KROCC", "RMSE", "images/s",
+          "crops/s")  # fmt: skip
+
+
+def table_rows(path):
+    """One row per (view, regressor), speed from the speed-only rows; last wins."""
     rows = [json.loads(line) for line in open(path) if line.strip()]
     speeds = {row["features"]: row for row in rows if "features" in row}
     view_features = {
         view: name for name, (_, views) in FEATURES.items() for view in views
     }
-    print("| features | regressor | SROCC | PLCC | KROCC | RMSE | images/s | crops/s |")
-    print("|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        if "view" not in row:
-            continue
-        speed = speeds.get(view_features[row["view"]], {})
-        print(
-            f"| {row['view']} | {row['regressor']} | {row['srocc']:.3f} | "
-            f"{row['plcc']:.3f} | {row['krocc']:.3f} | {row['rmse']:.2f} | "
-            f"{speed.get('images_per_s', float('nan')):.2f} | "
-            f"{speed.get('crops_per_s', float('nan')):.0f} |"
-        )
+    scored = {(row["view"], row["regressor"]): row for row in rows if "view" in row}
+    views, regressors = list(view_features), list(REGRESSORS)
+    order = sorted(scored, key=lambda k: (views.index(k[0]), regressors.index(k[1])))
+    for view, regressor in order:
+        row = scored[view, regressor]
+        speed = speeds.get(view_features[view], {})
+        yield (
+            view, regressor, f"{row['srocc']:.3f}", f"{row['plcc']:.3f}",
+            f"{row['krocc']:.3f}", f"{row['rmse']:.2f}",
+            f"{speed.get('images_per_s', float('nan')):.2f}",
+            f"{speed.get('crops_per_s', float('nan')):.0f}",
+        )  # fmt: skip
+
+
+def print_table(path, style="markdown"):
+    """The results of ``path`` as a Markdown table or a reST list-table."""
+    if style == "markdown":
+        print("| " + " | ".join(HEADER) + " |")
+        print("|" + "---|" * len(HEADER))
+        for row in table_rows(path):
+            print("| " + " | ".join(row) + " |")
+        return
+    print(".. list-table::\n   :header-rows: 1\n")
+    for row in (HEADER, *table_rows(path)):
+        print("   * - " + "\n     - ".join(row))
 
 
 def main():
@@ -147,9 +164,10 @@ def main():
     parser.add_argument("--speed-images", type=int, default=40)
     parser.add_argument("--out", default="accuracy_table.jsonl")
     parser.add_argument("--table", default=None, help="print this results file")
+    parser.add_argument("--style", default="markdown", choices=["markdown", "rst"])
     args = parser.parse_args()
     if args.table:
-        return print_table(args.table)
+        return print_table(args.table, args.style)
 
     data = load_clive_dev(args.data)
     for feature_name in args.features.split(","):

@@ -26,6 +26,8 @@ from ._splits import SplitRunner, jsonable, summarize
 
 EXPERIMENTS = ("I", "II", "III")
 DEFAULT_CROP_COUNTS = (1, 5, 10, 15, 20, 25)
+#: C of the LinearSVR on the paper's penultimate features, chosen on clive-dev.
+PAPER_C = 1e-4
 #: Exp II fusions: name -> (DeepBIQRegressor fusion, pooling).
 FUSIONS = {
     "feature-mean": ("feature", "mean"),

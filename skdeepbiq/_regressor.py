@@ -57,13 +57,11 @@ class DeepBIQRegressor(
     ----------
     featurizer : CNNCropFeaturizer, "precomputed" or None, default=None
         Turns images into crop features; None means
-        ``CNNCropFeaturizer(layer="stages", compute="trunk")``, multi-level
-        features, the most accurate measured on clive-dev (see
-        :func:`~skdeepbiq._defaults.default_featurizer`).
-        ``"precomputed"``: ``X`` holds crop features, of shape (n_images,
-        n_crops, n_features_per_crop), e.g. a featurizer's output reshaped
-        to ``(len(X), n_crops_, -1)``, or (n_images, n_features) for one
-        crop per image.
+        ``CNNCropFeaturizer(layer="stages", compute="trunk")``, the most
+        accurate features measured on clive-dev. ``"precomputed"``: ``X``
+        holds crop features, of shape (n_images, n_crops,
+        n_features_per_crop), e.g. a featurizer's output reshaped to
+        ``(len(X), n_crops_, -1)``, or (n_images, n_features) for one crop.
     regressor : regressor, default=None
         Maps crop (or pooled) features to scores. None means
         ``LinearSVR(C=3e-4, epsilon=0.0, max_iter=5000, random_state=0)``;

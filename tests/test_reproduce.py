@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, _experiments, _splits
-from skdeepbiq._regressor import DEFAULT_C
+from skdeepbiq._experiments import PAPER_C
 from skdeepbiq.cli.reproduce import configure_parser, run_from_args
 from skdeepbiq.datasets import make_synthetic_iqa
 from skdeepbiq.reproduce import choose_crop_count, load_dataset, reproduce
@@ -186,7 +186,7 @@ def test_datasets_with_references_get_reference_splits_and_validation(
         for record in records:
             assert len(set(groups[record["test"]])) == 1  # 20% of 5 references
             assert len(record["test"]) == 4
-            candidates = [DEFAULT_C * factor for factor in (0.1, 1, 10)]
+            candidates = [PAPER_C * factor for factor in (0.1, 1, 10)]
             assert np.isclose(record["C"], candidates).any()  # 1 crop: no C / k
     assert "within_1_std" not in results.rows[0]["ours"]  # no mos_std
 
@@ -294,11 +294,11 @@ def test_a_bad_exp_iii_recipe_fails_before_any_work(manifest, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_default_c_is_the_regressors_default(manifest, tmp_path, run):
+def test_default_c_is_the_one_chosen_for_the_papers_features(manifest, tmp_path, run):
     results = run(manifest, tmp_path, experiments=("I",))
-    assert results.settings["C"] == DEFAULT_C
-    assert results.configs["I"]["center"]["C"] == [DEFAULT_C, DEFAULT_C]
-    assert f"C={DEFAULT_C:g}" in (tmp_path / "report.md").read_text()
+    assert results.settings["C"] == PAPER_C == 1e-4
+    assert results.configs["I"]["center"]["C"] == [PAPER_C, PAPER_C]
+    assert f"C={PAPER_C:g}" in (tmp_path / "report.md").read_text()
 
 
 def test_clive_rows_carry_the_papers_figures(manifest, tmp_path, run):
