@@ -3,7 +3,8 @@
 ``tests/data/golden.npz`` holds, computed with the code of before the
 restructuring, the features of three clive-dev photos (MobileNetV2
 IMAGENET1K_V1, 5 random crops of 224 px, ``random_state=0``, exact crops, on
-the CPU) and the pretrained default's scores of ``examples/images``.
+the CPU) and the pretrained default's scores of ``examples/images`` (which
+no longer apply: that model was retrained since; its file records its own).
 """
 
 from pathlib import Path
@@ -14,6 +15,7 @@ import torch
 from numpy.testing import assert_array_equal
 
 from skdeepbiq import CNNCropFeaturizer, load_pretrained
+from skdeepbiq._pretrained import model_metadata
 
 from .conftest import CLIVE_DEV
 
@@ -48,11 +50,14 @@ def test_clive_features_are_bit_identical_to_the_stored_ones(mobilenet_weights_c
     assert_array_equal(featurizer.transform(paths), GOLDEN["clive_features"])
 
 
-def test_pretrained_scores_of_the_sample_images_are_unchanged(
+def test_pretrained_scores_of_the_sample_images_are_those_its_training_recorded(
     mobilenet_weights_cached,
 ):
-    paths = [
-        str(ROOT / "examples" / "images" / name) for name in GOLDEN["sample_names"]
-    ]
+    # The pretrained model was retrained with new defaults (issue 15), so the
+    # scores stored in golden.npz before the restructuring no longer apply;
+    # benchmarks/train_pretrained.py records the scores it computed.
+    recorded = model_metadata("clive-mobilenet_v2")["sample_scores"]
+    names = [str(name) for name in GOLDEN["sample_names"]]
+    paths = [str(ROOT / "examples" / "images" / name) for name in names]
     scores = load_pretrained(device="cpu").predict(paths)
-    assert_array_equal(scores, GOLDEN["sample_scores"])
+    assert_array_equal(scores, [recorded[name] for name in names])
