@@ -15,8 +15,8 @@ import time
 from . import _report, _report_plots
 from ._experiments import (
     DEFAULT_CROP_COUNTS,
-    PAPER_C,
     EXPERIMENTS,
+    PAPER_C,
     Study,
     check_crop_counts,
     check_experiments,

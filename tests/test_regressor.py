@@ -383,7 +383,9 @@ def test_crop_scores_of_unreadable_images_are_nan_with_one_warning(
 
 GOLDEN = Path(__file__).parent / "data" / "regressor_golden.npz"
 #: The default regressor when the golden file was written (C has changed since).
-GOLDEN_SVR = {"regressor": LinearSVR(C=1e-4, epsilon=0.0, max_iter=5000, random_state=0)}
+GOLDEN_SVR = {
+    "regressor": LinearSVR(C=1e-4, epsilon=0.0, max_iter=5000, random_state=0)
+}
 
 
 def _golden_cnn_models():
