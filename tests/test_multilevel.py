@@ -181,3 +181,14 @@ def test_fine_tuning_with_stages_tunes_only_the_tails_taps(images):
     assert not np.allclose(
         per_crop(tuned)[..., n_trunk:], per_crop(plain)[..., n_trunk:]
     )
+
+
+@pytest.mark.parametrize("compute", ["crops", "trunk"])
+def test_multi_level_features_on_each_device_follow_the_cpus(images, device, compute):
+    params = dict(SMALL, layer="stages", spatial_pooling="mean_std", compute=compute)
+    on_cpu = CNNCropFeaturizer(**params, device="cpu").fit(images).transform(images)
+    on_device = CNNCropFeaturizer(**params, device=device, precision="float32")
+    features = on_device.fit(images).transform(images)
+    assert features.shape == on_cpu.shape
+    scale = np.abs(on_cpu).max()
+    np.testing.assert_allclose(features, on_cpu, rtol=1e-3, atol=1e-3 * scale)
