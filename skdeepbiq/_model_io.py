@@ -21,7 +21,9 @@ from sklearn.svm import LinearSVR
 from sklearn.utils.validation import check_is_fitted
 
 from ._backbones import resolve_weights
+from ._experiments import describe_fine_tuning
 from ._featurizer import CNNCropFeaturizer
+from ._finetune import FineTuning
 from ._model_file import read_model_file, write_model_file
 from ._regressor import DeepBIQRegressor, fitted_model
 from .exceptions import ModelFileError
@@ -33,7 +35,9 @@ _MODEL_PARAMS = (
 #: Featurizer parameters added since format 1: kept only when not at their
 #: defaults, so that files of older models stay the same, and readable by
 #: older skdeepbiq.
-_NEWER_PARAMS = ("spatial_pooling", "max_side")
+_NEWER_PARAMS = ("spatial_pooling", "max_side", "fine_tune")
+#: Prefix of the arrays of tuned network weights (``network.<state-dict name>``).
+_NETWORK_PREFIX = "network."
 #: Featurizer parameters that only say how to run it, chosen when loading.
 _RUNTIME_PARAMS = (
     "device", "precision", "batch_size", "n_jobs", "memory", "verbose", "on_error",
@@ -55,8 +59,8 @@ def _featurizer_config(featurizer) -> dict:
             "only models whose featurizer is a CNNCropFeaturizer can be saved "
             f"in the npz format, not {type(featurizer).__name__}"
         )
-    params = featurizer.get_params()
-    defaults = CNNCropFeaturizer().get_params()
+    params = featurizer.get_params(deep=False)
+    defaults = CNNCropFeaturizer().get_params(deep=False)
     unsupported = [
         name
         for name, value in params.items()
@@ -73,6 +77,8 @@ def _featurizer_config(featurizer) -> dict:
     config |= {
         name: params[name] for name in _NEWER_PARAMS if params[name] != defaults[name]
     }
+    if "fine_tune" in config:
+        config["fine_tune"] = describe_fine_tuning(config["fine_tune"])
     kind, value = resolve_weights(config["backbone"], config["weights"])
     if kind == "enum":
         config["weights"] = value.name
@@ -98,6 +104,7 @@ def _regressor_config(regressor) -> dict:
 def _estimator_params(model) -> dict:
     """The DeepBIQRegressor's own parameters (all but its two sub-estimators)."""
     params = model.get_params(deep=False)
+    params["fine_tune"] = describe_fine_tuning(params["fine_tune"])
     return {
         name: value
         for name, value in params.items()
@@ -114,9 +121,11 @@ def save_model(model, path, *, metadata=None):
         Fitted, with a :class:`CNNCropFeaturizer` and a ``LinearSVR``,
         ``Ridge`` or ``LinearRegression`` regressor. The backbone's weights
         are not copied: the file names them (torchvision weights name, or a
-        state_dict path), and :func:`load_model` loads them again; so a
-        fine-tuned model is refused (``ValueError``). All the model's own
-        parameters (``fusion``, ``pooling``, ``power``, ...) are kept.
+        state_dict path), and :func:`load_model` loads them again. A
+        fine-tuned model also keeps the weights that tuning changed, as
+        ``network.<name>`` arrays (MobileNetV2's tuned tail: about 7 MB),
+        and its recipe. All the model's own parameters (``fusion``,
+        ``pooling``, ``power``, ...) are kept.
     path : str or path-like
         Output file; ``.npz`` is appended when missing (as numpy does).
     metadata : dict, default=None
@@ -148,15 +157,6 @@ def save_model(model, path, *, metadata=None):
     if not isinstance(model, DeepBIQRegressor):
         raise TypeError(f"model must be a DeepBIQRegressor, not {type(model).__name__}")
     check_is_fitted(model, "regressor_")
-    tuned = (
-        getattr(model, "fine_tune", None),
-        model.featurizer_.get_params().get("fine_tune"),
-    )
-    if any(value not in (None, False) for value in tuned):
-        raise ValueError(
-            "a fine-tuned model cannot be saved in the npz format, which does "
-            "not keep tuned network weights; use joblib.dump (a pickle) instead"
-        )
     stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     config = {
         "featurizer": _featurizer_config(model.featurizer_),
@@ -171,6 +171,9 @@ def save_model(model, path, *, metadata=None):
         arrays["scaler_mean"] = model.scaler_.mean_
         arrays["scaler_scale"] = model.scaler_.scale_
         arrays["scaler_n_samples_seen"] = model.scaler_.n_samples_seen_
+    if config["featurizer"].get("fine_tune") is not None:
+        tuned = model.featurizer_.tuned_weights()
+        arrays |= {_NETWORK_PREFIX + name: value for name, value in tuned.items()}
     return write_model_file(path, config, metadata, arrays)
 
 
@@ -203,6 +206,11 @@ def _fitted_regressor(path: str, config: dict, arrays: dict):
     return regressor
 
 
+def _recipe(params: dict) -> FineTuning:
+    """The FineTuning of a recipe saved as JSON (whose tuples became lists)."""
+    return FineTuning(**{**params, "score_range": tuple(params["score_range"])})
+
+
 def _estimator_kwargs(path: str, params: dict) -> dict:
     """The saved DeepBIQRegressor parameters this skdeepbiq understands.
 
@@ -221,7 +229,10 @@ def _estimator_kwargs(path: str, params: dict) -> dict:
             f"{path!r} sets DeepBIQRegressor parameters {unknown} that "
             "this version of skdeepbiq does not have: upgrade skdeepbiq"
         )
-    return {name: value for name, value in params.items() if name in known}
+    kwargs = {name: value for name, value in params.items() if name in known}
+    if kwargs.get("fine_tune") is not None:
+        kwargs["fine_tune"] = _recipe(kwargs["fine_tune"])
+    return kwargs
 
 
 def load_model(
@@ -289,7 +300,9 @@ def load_model(
         memory=memory,
         verbose=verbose,
     )
-    featurizer = CNNCropFeaturizer(**config["featurizer"], **runtime)
+    params = dict(config["featurizer"])
+    recipe = params.pop("fine_tune", None)
+    featurizer = CNNCropFeaturizer(**params, **runtime)
     regressor = _fitted_regressor(path, config["regressor"], arrays)
     model = DeepBIQRegressor(
         featurizer=featurizer,
@@ -297,6 +310,15 @@ def load_model(
         **_estimator_kwargs(path, config["estimator"]),
     )
     fitted_featurizer = clone(featurizer).fit([_PLACEHOLDER_IMAGE])
+    if recipe is not None:  # the tuned weights, and the recipe as parameter
+        tuned = {
+            name.removeprefix(_NETWORK_PREFIX): values
+            for name, values in arrays.items()
+            if name.startswith(_NETWORK_PREFIX)
+        }
+        fitted_featurizer.load_tuned_weights(tuned)
+        for part in (featurizer, fitted_featurizer):
+            part.set_params(fine_tune=_recipe(recipe))
     expected = fitted_featurizer.n_features_per_crop_
     if model.fusion == "concatenation":
         expected = fitted_featurizer.n_features_out_

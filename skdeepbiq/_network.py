@@ -113,8 +113,12 @@ def tune(
         {key: value.cpu() for key, value in device_network.state_dict().items()}
     )
     network.requires_grad_(False)
-    fingerprint = joblib.hash([p.detach().numpy() for p in network.parameters()])
-    return Bunch(history=history, fingerprint=fingerprint)
+    return Bunch(history=history, fingerprint=parameters_fingerprint(network))
+
+
+def parameters_fingerprint(network: torch.nn.Module) -> str:
+    """A hash of the parameters of a CPU ``network``, for cache identities."""
+    return joblib.hash([p.detach().numpy() for p in network.parameters()])
 
 
 class NetworkMixin:
@@ -233,10 +237,71 @@ class NetworkMixin:
             crop_size=self.crop_size, verbose=self.verbose,
         )  # fmt: skip
         self.fine_tuning_history_ = tuned.history
-        self._weights_identity += f":fine-tuned:{tuned.fingerprint}"
+        self._weights_identity = (
+            f"{self._trunk_identity}:fine-tuned:{tuned.fingerprint}"
+        )
         self._device_networks = {
             str(runtime.device): self._device_networks[str(runtime.device)]
         }
+
+    def tuned_weights(self) -> dict:
+        """The network's weights that differ from those of ``weights``.
+
+        After fine-tuning, the tuned tensors (by ``network_.state_dict()``
+        name) as float32 arrays; empty for a network that was not tuned.
+        :func:`~skdeepbiq.save_model` writes them into model files.
+
+        Returns
+        -------
+        weights : dict of str to ndarray
+            State-dict name -> array, in ``network_``'s order.
+        """
+        check_is_fitted(self, "network_")
+        base = build_network(
+            self.backbone, self.weights, self.layers_, self.spatial_pooling,
+            self.seed_, self.crop_size,
+        ).network.state_dict()  # fmt: skip
+        return {
+            name: value.numpy().copy()
+            for name, value in self.network_.state_dict().items()
+            if not torch.equal(value, base[name])
+        }
+
+    def load_tuned_weights(self, weights: dict):
+        """Put weights from :meth:`tuned_weights` into the fitted ``network_``.
+
+        Caches then key this network by a hash of its parameters, as after
+        fine-tuning. :func:`~skdeepbiq.load_model` uses it for fine-tuned
+        model files.
+
+        Parameters
+        ----------
+        weights : dict of str to array-like
+            State-dict name -> values of the same shape.
+
+        Returns
+        -------
+        self : CNNCropFeaturizer
+            This featurizer, with the weights loaded.
+        """
+        check_is_fitted(self, "network_")
+        state = self.network_.state_dict()
+        unknown = sorted(set(weights) - set(state))
+        if unknown:
+            raise ValueError(f"weights {unknown[:5]} are not of this network")
+        for name, values in weights.items():
+            tensor = torch.as_tensor(np.asarray(values))
+            if tensor.shape != state[name].shape:
+                raise ValueError(
+                    f"weights {name!r} have shape {tuple(tensor.shape)}, "
+                    f"the network's {tuple(state[name].shape)}"
+                )
+            state[name] = tensor.to(state[name].dtype)
+        self.network_.load_state_dict(state)
+        fingerprint = parameters_fingerprint(self.network_)
+        self._weights_identity = f"{self._trunk_identity}:fine-tuned:{fingerprint}"
+        self._device_networks = {}
+        return self
 
     def _network_on(self, device: torch.device):
         """The network on ``device``; copies are kept out of pickles."""

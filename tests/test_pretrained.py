@@ -1,5 +1,6 @@
 """The npz model format, load_model / save_model, and the shipped pretrained model."""
 
+import re
 import zipfile
 from pathlib import Path
 from urllib.error import URLError
@@ -7,6 +8,7 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
 from sklearn.neighbors import KNeighborsRegressor
@@ -114,12 +116,30 @@ def test_save_model_refuses_unfitted_and_non_linear_models(tmp_path, images):
     assert not (tmp_path / "model.npz").exists()
 
 
-def test_save_model_refuses_fine_tuned_models(tmp_path, small_model):
-    model, _ = small_model
-    tuned = DeepBIQRegressor(**{**model.get_params(deep=False), "fine_tune": True})
-    tuned.__dict__.update({k: v for k, v in vars(model).items() if k.endswith("_")})
-    with pytest.raises(ValueError, match="fine-tuned model cannot be saved"):
-        save_model(tuned, tmp_path / "model.npz")
+def test_a_fine_tuned_model_is_saved_with_its_tuned_weights_as_plain_arrays(
+    tmp_path, small_model
+):
+    from skdeepbiq import FineTuning
+
+    _, images = small_model
+    recipe = FineTuning(epochs=1, crops_per_image=2, learning_rate=0.05)
+    featurizer = CNNCropFeaturizer(**SMALL, layer="stages", compute="trunk")
+    model = DeepBIQRegressor(featurizer, fine_tune=recipe)
+    model.fit(images, np.linspace(10, 90, len(images)))
+    path = save_model(model, tmp_path / "tuned.npz")
+    with np.load(path, allow_pickle=False) as data:
+        tuned = [name for name in data.files if name.startswith("network.")]
+    # the tail after the frozen trunk (features.14 to 18) is all that changed
+    assert tuned
+    assert all(re.match(r"network\.model\.features\.1[4-8]\.", n) for n in tuned)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict(images), model.predict(images))
+    assert loaded.fine_tune.get_params() == recipe.get_params()
+    assert loaded.featurizer_.fine_tune.get_params() == recipe.get_params()
+    untuned = load_model(save_model(small_model[0], tmp_path / "untuned.npz"))
+    assert untuned.fine_tune is None and untuned.featurizer_.fine_tune is None
+    refitted = clone(loaded).fit(images, np.linspace(10, 90, len(images)))
+    np.testing.assert_array_equal(refitted.predict(images), model.predict(images))
 
 
 def test_load_model_refuses_files_that_are_not_models(tmp_path):
