@@ -183,42 +183,32 @@ def run_exp_iii(
             others = {  # other featurizer parameters, for the fingerprints
                 key: repr(value) for key, value in params.items() if key != "fine_tune"
             }
-
-            def tuned(index, train, params=params):
-                return study.features(train, crops="random", n_crops=n_max, **params)
-
-            records |= study.runner.run(
-                "III",
-                {prefix + name: config for name, config in configs.items()},
-                tuned,
-                study.feature_config(crops="random", n_crops=n_max, **others, **recipe),
-                details=recipe,
+            features = functools.partial(
+                study.features, crops="random", n_crops=n_max, **params
             )
-            if leaky:
-                records |= _run_leaky(study, prefix, configs, params, recipe, others)
+            variants = [("", lambda index, train, f=features: f(train), recipe)]
+            if leaky:  # tuned at the first split that needs it, then reused
+                once = functools.cache(
+                    lambda f=features: f(np.arange(len(study.data.y)))
+                )
+                leakage = recipe | {"leakage": LEAKAGE}
+                variants.append(
+                    (LEAKY_PREFIX, lambda index, train, f=once: f(), leakage)
+                )
+            for variant, tuned, details in variants:
+                records |= study.runner.run(
+                    "III",
+                    {
+                        variant + prefix + name: config
+                        for name, config in configs.items()
+                    },
+                    tuned,
+                    study.feature_config(
+                        crops="random", n_crops=n_max, **others, **details
+                    ),
+                    details=details,
+                )
     return records
-
-
-def _run_leaky(study, prefix, configs, params, recipe, others) -> dict:
-    """Exp III's configurations on a network tuned once on every image.
-
-    The network is tuned at the first split that needs it, then reused.
-    """
-    n_max = max(count for _, _, count in configs.values())
-    details = recipe | {"leakage": LEAKAGE}
-
-    @functools.cache
-    def tuned_once():
-        everything = np.arange(len(study.data.y))
-        return study.features(everything, crops="random", n_crops=n_max, **params)
-
-    return study.runner.run(
-        "III",
-        {LEAKY_PREFIX + prefix + name: config for name, config in configs.items()},
-        lambda index, train: tuned_once(),
-        study.feature_config(crops="random", n_crops=n_max, **others, **details),
-        details=details,
-    )
 
 
 # Exp III's fine-tuning recipes ---------------------------------------------------
