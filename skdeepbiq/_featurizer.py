@@ -92,7 +92,8 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         ``"cuda:1"``, ... Resolved at each call, never stored.
     precision : {"auto", "float32", "float16", "bfloat16"}, default="auto"
         Arithmetic of the network. ``"auto"`` is float16 mixed precision
-        (autocast) on CUDA and float32 on the CPU.
+        (autocast) on CUDA and float32 on the CPU. ``"float32"`` is full
+        float32 on CUDA too (TensorFloat-32 off while the network runs).
     batch_size : int or "auto", default="auto"
         Number of crops per forward pass; crops of several images share a
         batch. ``"auto"`` is 256 on CUDA and 8 on the CPU, where small

@@ -9,6 +9,7 @@ instead of each resolving (or being handed) a device and a dtype.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -108,10 +109,41 @@ class Runtime:
         """Whether crops are pinned before their copy to the device."""
         return self.device.type == "cuda"
 
+    @contextmanager
     def autocast(self, training: bool = False):
-        """The autocast context of this runtime (disabled for float32)."""
+        """The arithmetic of this runtime, for the block it encloses.
+
+        Autocast to the mixed-precision dtype, or, for float32, autocast off
+        and, on CUDA, TensorFloat-32 off too (see :func:`ieee_float32`).
+        """
         dtype = self.train_dtype if training else self.amp_dtype
-        return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
+        with torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
+            if dtype is None:
+                with ieee_float32(self.device):
+                    yield
+            else:
+                yield
+
+
+@contextmanager
+def ieee_float32(device: torch.device):
+    """Full float32 convolutions and matrix products on CUDA, for the block.
+
+    PyTorch lets cuDNN run float32 convolutions in TensorFloat-32 by
+    default: a 10-bit mantissa where float32 has 23, so
+    ``precision="float32"`` on an NVIDIA GPU was not float32. The global
+    flags are restored on exit. Nothing changes on other devices.
+    """
+    if device.type != "cuda":
+        yield
+        return
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    saved = cudnn.allow_tf32, matmul.allow_tf32
+    cudnn.allow_tf32 = matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        cudnn.allow_tf32, matmul.allow_tf32 = saved
 
 
 def resolve_runtime(

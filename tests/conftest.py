@@ -11,6 +11,14 @@ import skdeepbiq._batching as batching_module
 
 CLIVE_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clive-dev"
 
+# A small network with random weights whose features keep their size, for
+# comparing devices and precisions. MobileNetV2 with random weights shrinks
+# its activations about tenfold per few blocks: its penultimate features are
+# about 1e-9, under float16's smallest number (6e-8), so on CUDA they were all
+# zero in float16 and compared only rounding noise in float32. ResNet-18's
+# random features are of order 1.
+LIVELY = dict(backbone="resnet18", weights=None, n_crops=3, crop_size=32)
+
 DEVICES = [
     "cpu",
     pytest.param(

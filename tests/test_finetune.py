@@ -22,7 +22,7 @@ from skdeepbiq._finetune import (
 from skdeepbiq._finetune_loop import learning_rate_scheduler
 from skdeepbiq._runtime import resolve_runtime
 
-from .conftest import make_images
+from .conftest import LIVELY, make_images
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
 QUICK = FineTuning(epochs=2, crops_per_image=2, batch_size=4)
@@ -193,13 +193,12 @@ def test_fine_tune_with_precomputed_features_is_an_error(scores):
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 def test_trunk_mode_runs_on_cuda_and_matches_the_cpu(images):
-    cpu = CNNCropFeaturizer(**SMALL, compute="trunk").fit(images).transform(images)
-    gpu = CNNCropFeaturizer(
-        **SMALL, compute="trunk", device="cuda", precision="float32"
-    )
-    features = gpu.fit(images).transform(images)
+    params = dict(LIVELY, compute="trunk", precision="float32")
+    cpu = CNNCropFeaturizer(**params, device="cpu").fit(images).transform(images)
+    gpu = CNNCropFeaturizer(**params, device="cuda").fit(images).transform(images)
     scale = np.abs(cpu).max()
-    assert np.abs(features - cpu).max() <= 5e-3 * scale
+    assert scale > 0.1  # features of a size that float32 resolves
+    assert np.abs(gpu - cpu).max() <= 1e-3 * scale
 
 
 def learning_rates(schedule, total_steps, peak=1e-3):

@@ -14,7 +14,7 @@ from skdeepbiq import CNNCropFeaturizer, CropPooler, DeepBIQRegressor, FineTunin
 from skdeepbiq import _cutting as cutting_module
 from skdeepbiq._taps import STAGES
 
-from .conftest import make_images
+from .conftest import LIVELY, make_images
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
 STAGE_WIDTHS = [16, 24, 32, 64, 96, 160, 1280]
@@ -185,10 +185,22 @@ def test_fine_tuning_with_stages_tunes_only_the_tails_taps(images):
 
 @pytest.mark.parametrize("compute", ["crops", "trunk"])
 def test_multi_level_features_on_each_device_follow_the_cpus(images, device, compute):
-    params = dict(SMALL, layer="stages", spatial_pooling="mean_std", compute=compute)
+    params = dict(LIVELY, layer="stages", spatial_pooling="mean_std", compute=compute)
     on_cpu = CNNCropFeaturizer(**params, device="cpu").fit(images).transform(images)
     on_device = CNNCropFeaturizer(**params, device=device, precision="float32")
     features = on_device.fit(images).transform(images)
     assert features.shape == on_cpu.shape
     scale = np.abs(on_cpu).max()
     np.testing.assert_allclose(features, on_cpu, rtol=1e-3, atol=1e-3 * scale)
+
+
+@pytest.mark.parametrize("backbone", ["mobilenet_v2", "resnet18", "efficientnet_b0"])
+def test_stages_of_each_backbone_family_run_in_both_compute_modes(images, backbone):
+    # ResNets' trunk once held layer3's blocks but not the layer3 module, so
+    # its "stages" tap never ran and compute="trunk" failed.
+    params = dict(backbone=backbone, weights=None, n_crops=2, crop_size=32)
+    params["layer"] = "stages"
+    crops = CNNCropFeaturizer(**params, compute="crops").fit(images[:2])
+    trunk = CNNCropFeaturizer(**params, compute="trunk").fit(images[:2])
+    assert trunk.transform(images[:2]).shape == crops.transform(images[:2]).shape
+    assert list(trunk.get_feature_names_out()) == list(crops.get_feature_names_out())

@@ -1,5 +1,6 @@
 """The npz model format, load_model / save_model, and the shipped pretrained model."""
 
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -18,6 +19,7 @@ import skdeepbiq
 from skdeepbiq import (
     CNNCropFeaturizer,
     DeepBIQRegressor,
+    FineTuning,
     load_model,
     load_pretrained,
     save_model,
@@ -155,7 +157,7 @@ def test_load_model_refuses_files_that_are_not_models(tmp_path):
         load_model(text)
 
 
-def test_pretrained_is_the_default_configuration_trained_on_clive_dev():
+def test_pretrained_is_the_default_configuration_fine_tuned_on_clive_dev():
     info = model_metadata("clive-mobilenet_v2")
     config = info["config"]
     defaults = default_featurizer().get_params()
@@ -164,7 +166,13 @@ def test_pretrained_is_the_default_configuration_trained_on_clive_dev():
         assert config["featurizer"].get(name, defaults[name]) == defaults[name], name
     assert config["featurizer"]["random_state"] == defaults["random_state"]
     estimator_defaults = DeepBIQRegressor().get_params(deep=False)
-    for name, value in config["estimator"].items():
+    estimator = dict(config["estimator"])
+    recipe = json.loads(json.dumps(FineTuning().get_params()))  # tuples as lists
+    assert estimator.pop("fine_tune") == recipe and info["fine_tuned"], (
+        "the pretrained model is tuned with FineTuning()'s defaults, which changed: "
+        "retrain with benchmarks/train_pretrained.py --fine-tune"
+    )
+    for name, value in estimator.items():
         assert value == estimator_defaults[name], (
             f"DeepBIQRegressor's default {name} changed: "
             "retrain with benchmarks/train_pretrained.py"

@@ -24,7 +24,7 @@ from skdeepbiq._regressor import DEFAULT_C, fitted_model
 from skdeepbiq._training import featurizer_to_fit
 from skdeepbiq.exceptions import UnreadableImageWarning
 
-from .conftest import make_images
+from .conftest import LIVELY, make_images
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
 
@@ -202,7 +202,7 @@ def test_predictions_are_reproducible_across_fits(images, scores):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 def test_fitted_on_cuda_predicts_on_a_cpu_only_machine(images, scores, monkeypatch):
     model = DeepBIQRegressor(
-        CNNCropFeaturizer(**SMALL, device="cuda", precision="float32")
+        CNNCropFeaturizer(**LIVELY, device="cuda", precision="float32")
     ).fit(images, scores)
     gpu = model.predict(images)
     state = pickle.dumps(model)
