@@ -86,8 +86,10 @@ def load_pretrained(
     """Load a pretrained quality model: score photos without training.
 
     ``"clive-mobilenet_v2"`` is :class:`DeepBIQRegressor` with its default
-    parameters (MobileNetV2 ImageNet features of 25 random 224-px crops,
-    standardised, a linear SVR, mean of the crop scores) trained on 812
+    parameters and ``fine_tune=True`` (MobileNetV2 with its ImageNet
+    weights and its tail fine-tuned; multi-level features of 25 random
+    224-px crops, standardised, a linear SVR, mean of the crop scores),
+    tuned and trained on 812
     photographs of the LIVE In the Wild Image Quality Challenge Database
     (D. Ghadiyaram and A. C. Bovik, 2015; see
     ``skdeepbiq/data/LIVE_COPYRIGHT_README.txt``). Scores are on CLIVE's MOS
