@@ -51,7 +51,7 @@ def recipe_from(args) -> FineTuning:
         "weight_decay": args.weight_decay,
         "schedule": args.schedule,
         "trainable": args.trainable
-        if args.trainable == "tail"
+        if args.trainable in ("tail", "deep")
         else int(args.trainable),
         "flips": args.flips,
         "lr_decay": args.lr_decay,

@@ -18,11 +18,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import (
-    Interval,
-    InvalidParameterError,
-    StrOptions,
-)
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -93,9 +89,12 @@ class FineTuning(BaseEstimator):
         L2 penalty (decoupled for AdamW).
     schedule : {"cosine", "constant"}, default="cosine"
         Learning rate over the steps: one cosine decay to zero, or constant.
-    trainable : "tail" or int, default="tail"
-        Which layers train: every layer after the frozen trunk, or only the
-        last ``n`` of those blocks (the new head always trains).
+    trainable : "tail", "deep" or int, default="tail"
+        Which blocks train with the new head: those after the frozen trunk
+        (``"tail"``: MobileNetV2's ``features.14`` to ``18``); those after a
+        trunk cut at the first stride-16 layer (``"deep"``: ``features.8``
+        to ``18``; ResNets' ``layer3[1:]`` on), slower, with trunk maps of
+        its own; or the last ``n`` blocks of the tail.
     flips : bool, default=False
         Flip each training crop left to right with probability 1/2. A
         flipped crop is cut from the trunk maps of the mirrored image,
@@ -133,7 +132,10 @@ class FineTuning(BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "schedule": [StrOptions({"cosine", "constant"})],
-        "trainable": [StrOptions({"tail"}), Interval(Integral, 1, None, closed="left")],
+        "trainable": [
+            StrOptions({"tail", "deep"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "flips": ["boolean"],
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],

@@ -72,12 +72,13 @@ class Training:
 def tail_blocks(tail: nn.Module, trainable) -> list[nn.Module]:
     """The trainable blocks of ``tail[0]``, first to last.
 
-    ``trainable`` is ``"tail"`` (every block of ``tail[0]``) or the number
-    of its last blocks.
+    ``trainable`` is ``"tail"`` or ``"deep"`` (every block of ``tail[0]``;
+    the split of the network made the tail deep or not) or the number of its
+    last blocks.
     """
     first = tail[0]
     blocks = list(first.children()) if isinstance(first, nn.Sequential) else [first]
-    return blocks if trainable == "tail" else blocks[-trainable:]
+    return blocks if trainable in ("tail", "deep") else blocks[-trainable:]
 
 
 def parameter_groups(

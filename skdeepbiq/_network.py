@@ -315,7 +315,8 @@ class NetworkMixin:
         network = self._network_on(runtime.device)
         if spec.snap == 1:
             return Engine(network, self.mean_, self.std_, spec, runtime)
-        trunk, tail = split_network(self.backbone, network.model)
+        deep = self._deep_trunk()
+        trunk, tail = split_network(self.backbone, network.model, deep=deep)
         taps = None
         if self.layers_ is not None:
             taps = TrunkTaps.split(
@@ -323,11 +324,17 @@ class NetworkMixin:
             )
         return Engine(
             tail, self.mean_, self.std_, spec, runtime,
-            trunk=trunk, trunk_cache=self._cache(runtime, kind="trunk-maps"),
+            trunk=trunk,
+            trunk_cache=self._cache(runtime, kind="trunk-maps", deep=deep),
             taps=taps,
         )  # fmt: skip
 
-    def _cache(self, runtime, kind="features") -> FeatureCache | None:
+    def _deep_trunk(self) -> bool:
+        """Whether the recipe tunes a deep tail, after a shorter trunk."""
+        recipe = check_fine_tuning(self.fine_tune)
+        return recipe is not None and recipe.trainable == "deep"
+
+    def _cache(self, runtime, kind="features", deep=False) -> FeatureCache | None:
         """The cache of this featurizer's rows (or trunk maps) on ``runtime``."""
         location = cache_location(self.memory)
         if location is None:
@@ -342,6 +349,8 @@ class NetworkMixin:
         }
         if kind == "trunk-maps":
             config = {"version": 1, "kind": kind, "weights": self._trunk_identity}
+            if deep:  # a shorter trunk: other maps
+                config["trunk"] = "deep"
             return FeatureCache(location, config | common)
         config = {
             "version": CACHE_VERSION,

@@ -310,6 +310,20 @@ def test_fit_defaults_are_the_default_models_features():
         assert made[name] == expected[name], name
 
 
+def test_fit_fine_tune_option_tunes_the_saved_model_with_the_named_objective(
+    trained, tmp_path
+):
+    manifest, output = trained / "manifest.csv", tmp_path / "tuned.npz"
+    done = run_cli("fit", manifest, "-o", output, "--fine-tune", "classes", *TINY)
+    assert done.returncode == 0, done.stderr
+    model = load_model(output)
+    assert model.fine_tune.objective == "classes"
+    with np.load(output, allow_pickle=False) as data:
+        assert any(name.startswith("network.") for name in data.files)
+    args = build_parser().parse_args(["fit", "m.csv", "-o", "m", "--fine-tune"])
+    assert args.fine_tune == "regression"
+
+
 def test_fit_layer_option_takes_penultimate_or_module_names():
     from skdeepbiq.cli import fit as fit_command
 

@@ -227,3 +227,26 @@ def test_deep_split_ends_the_trunk_at_stride_16_with_more_blocks_in_the_tail(
             assert maps.shape[-2:] == (64 // 16, 96 // 16)
             assert len(list(tail[0].children())) == blocks
             torch.testing.assert_close(tail(maps), whole)
+
+
+def test_deep_fine_tuning_trains_from_the_first_stride_16_layer(images, tmp_path):
+    y = np.linspace(10, 90, len(images))
+    params = dict(SMALL, layer="stages", compute="trunk", memory=tmp_path)
+    recipe = dict(epochs=1, crops_per_image=2, learning_rate=0.05)
+    deep = FineTuning(**recipe, trainable="deep")
+    plain = CNNCropFeaturizer(**params).fit(images).transform(images)
+    # The default tail's trunk maps come first into the cache: deep tuning
+    # must not take them for its own, shorter trunk's.
+    CNNCropFeaturizer(**params, fine_tune=FineTuning(**recipe)).fit(images, y)
+    featurizer = CNNCropFeaturizer(**params, fine_tune=deep).fit(images, y)
+    blocks = {int(name.split(".")[2]) for name in featurizer.tuned_weights()}
+    assert min(blocks) == 8 and max(blocks) == 18
+    tuned = featurizer.transform(images).reshape(len(images), 3, -1)
+    n_trunk = 16 + 24 + 32  # features.1, 3 and 6 are in the deep trunk
+    plain = plain.reshape(len(images), 3, -1)
+    np.testing.assert_array_equal(tuned[..., :n_trunk], plain[..., :n_trunk])
+    assert not np.allclose(tuned[..., n_trunk:], plain[..., n_trunk:])
+    uncached = CNNCropFeaturizer(**{**params, "memory": None}, fine_tune=deep)
+    np.testing.assert_array_equal(
+        uncached.fit(images, y).transform(images).reshape(tuned.shape), tuned
+    )

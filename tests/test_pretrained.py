@@ -118,22 +118,24 @@ def test_save_model_refuses_unfitted_and_non_linear_models(tmp_path, images):
     assert not (tmp_path / "model.npz").exists()
 
 
+@pytest.mark.parametrize("trainable, first_block", [("tail", 14), ("deep", 8)])
 def test_a_fine_tuned_model_is_saved_with_its_tuned_weights_as_plain_arrays(
-    tmp_path, small_model
+    tmp_path, small_model, trainable, first_block
 ):
-    from skdeepbiq import FineTuning
-
     _, images = small_model
-    recipe = FineTuning(epochs=1, crops_per_image=2, learning_rate=0.05)
+    recipe = FineTuning(
+        epochs=1, crops_per_image=2, learning_rate=0.05, trainable=trainable
+    )
     featurizer = CNNCropFeaturizer(**SMALL, layer="stages", compute="trunk")
     model = DeepBIQRegressor(featurizer, fine_tune=recipe)
     model.fit(images, np.linspace(10, 90, len(images)))
     path = save_model(model, tmp_path / "tuned.npz")
     with np.load(path, allow_pickle=False) as data:
         tuned = [name for name in data.files if name.startswith("network.")]
-    # the tail after the frozen trunk (features.14 to 18) is all that changed
-    assert tuned
-    assert all(re.match(r"network\.model\.features\.1[4-8]\.", n) for n in tuned)
+    # the blocks after the frozen trunk (features.14 or 8 to 18) are all that
+    # changed
+    blocks = {int(re.match(r"network\.model\.features\.(\d+)\.", n)[1]) for n in tuned}
+    assert blocks == set(range(first_block, 19))
     loaded = load_model(path)
     np.testing.assert_array_equal(loaded.predict(images), model.predict(images))
     assert loaded.fine_tune.get_params() == recipe.get_params()

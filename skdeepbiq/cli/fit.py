@@ -80,6 +80,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             default=values[0],
             help=f"{help} (default: %(default)s)",
         )
+    parser.add_argument(
+        "--fine-tune",
+        nargs="?",
+        const="regression",
+        choices=("regression", "classes"),
+        default=None,
+        help="fine-tune the network's tail on these images first, with "
+        "FineTuning()'s recipe: on the scores ('regression', the default "
+        "when the option is given alone) or on the paper's five classes "
+        "(default: no fine-tuning)",
+    )
     add_c_option(parser)
     add_runtime_options(
         parser,
@@ -117,7 +128,7 @@ def make_featurizer(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     """Train the model and save it."""
-    from .. import DeepBIQRegressor, save_model
+    from .. import DeepBIQRegressor, FineTuning, save_model
     from .._regressor import default_regressor
     from ..datasets import load_manifest
 
@@ -126,9 +137,13 @@ def run(args: argparse.Namespace) -> int:
     regressor = None
     if args.C is not None:
         regressor = default_regressor().set_params(C=args.C)
+    fine_tune = None
+    if args.fine_tune is not None:
+        fine_tune = FineTuning(objective=args.fine_tune)
     model = DeepBIQRegressor(
-        featurizer, regressor, fusion=args.fusion, pooling=args.pooling
-    ).fit(data.paths, data.y)
+        featurizer, regressor, fusion=args.fusion, pooling=args.pooling,
+        fine_tune=fine_tune,
+    ).fit(data.paths, data.y)  # fmt: skip
     metadata = {
         "training_set": {
             "manifest": os.path.abspath(args.manifest),
