@@ -90,6 +90,9 @@ def main():
     parser.add_argument("--data", help="clive-dev folder")
     parser.add_argument("--cache", default=None, help="feature and trunk-map cache")
     parser.add_argument("--splits", type=int, default=3)
+    parser.add_argument(
+        "--first-split", type=int, default=0, help="skip the splits before this one"
+    )
     parser.add_argument("--device", default="auto")
     add_recipe_flags(parser)
     parser.add_argument(
@@ -142,6 +145,8 @@ def main():
     rows = []
     splits = ShuffleSplit(10, test_size=0.2, random_state=0).split(paths)
     for number, (train, test) in enumerate(list(splits)[: args.splits]):
+        if number < args.first_split:
+            continue
         baseline = None
         if not args.no_baseline:
             baseline = DeepBIQRegressor().set_params(
