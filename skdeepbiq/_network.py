@@ -320,7 +320,7 @@ class NetworkMixin:
         taps = None
         if self.layers_ is not None:
             taps = TrunkTaps.split(
-                network.model, self.layers_, self.spatial_pooling, trunk
+                network.model, self.layers_, self.spatial_pooling, trunk, tail
             )
         return Engine(
             tail, self.mean_, self.std_, spec, runtime,

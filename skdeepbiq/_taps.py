@@ -168,12 +168,22 @@ class TrunkTaps:
     pooling: str
 
     @classmethod
-    def split(cls, model, names, pooling, trunk: nn.Module) -> TrunkTaps:
-        """Sort the taps of ``model`` into the trunk's and the tail's."""
-        modules = tap_modules(model, names)
+    def split(
+        cls, model, names, pooling, trunk: nn.Module, tail: nn.Module
+    ) -> TrunkTaps:
+        """Sort the taps of ``model`` into the trunk's and the tail's.
+
+        A tapped ``nn.Sequential`` that the split cut in two (a deep
+        trunk's end inside ResNets' ``layer3``) never runs as a module; its
+        last block, whose output is its output, is tapped instead.
+        """
         in_trunk = {id(module) for module in trunk.modules()}
-        early = {n: m for n, m in modules.items() if id(m) in in_trunk}
-        late = {n: m for n, m in modules.items() if id(m) not in in_trunk}
+        runs = in_trunk | {id(module) for module in tail.modules()}
+        early, late = {}, {}
+        for name, module in tap_modules(model, names).items():
+            while id(module) not in runs and isinstance(module, nn.Sequential):
+                module = module[-1]
+            (early if id(module) in in_trunk else late)[name] = module
         return cls(early, late, pooling)
 
     def run_trunk(self, run: Callable[[], torch.Tensor]):

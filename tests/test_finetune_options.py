@@ -20,6 +20,8 @@ from skdeepbiq._finetune_validation import EarlyStopping, hold_out
 from skdeepbiq._runtime import resolve_runtime
 from skdeepbiq._trunk import split_network
 
+from .conftest import LIVELY
+
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
 
 
@@ -250,3 +252,17 @@ def test_deep_fine_tuning_trains_from_the_first_stride_16_layer(images, tmp_path
     np.testing.assert_array_equal(
         uncached.fit(images, y).transform(images).reshape(tuned.shape), tuned
     )
+
+
+def test_deep_fine_tuning_of_a_resnet_taps_layer3_through_its_last_block(images):
+    # The deep trunk ends inside layer3, so the layer3 module never runs.
+    y = np.linspace(10, 90, len(images))
+    params = dict(LIVELY, layer="stages", compute="trunk")
+    plain = CNNCropFeaturizer(**params).fit(images).transform(images)
+    recipe = FineTuning(epochs=1, crops_per_image=2, learning_rate=0.05)
+    deep = CNNCropFeaturizer(**params, fine_tune=recipe.set_params(trainable="deep"))
+    tuned = deep.fit(images, y).transform(images).reshape(len(images), 3, -1)
+    plain = plain.reshape(tuned.shape)
+    n_trunk = 64 + 128  # layer1 and layer2 stay in the deep trunk
+    np.testing.assert_array_equal(tuned[..., :n_trunk], plain[..., :n_trunk])
+    assert not np.allclose(tuned[..., n_trunk:], plain[..., n_trunk:])
