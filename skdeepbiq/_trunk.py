@@ -39,14 +39,13 @@ def _efficientnet(model: nn.Module, deep: bool) -> tuple[nn.Module, nn.Module]:
 
 
 def _resnet(model: nn.Module, deep: bool) -> tuple[nn.Module, nn.Module]:
-    # The whole layer3 module, not its blocks, ends the trunk: a tap on
-    # "layer3" (layer="stages") must run there as a module.
-    stride_16 = [model.layer3[0]] if deep else [model.layer3]  # stride 16 from [0]
+    stride_16 = list(model.layer3)
+    cut = 1 if deep else len(stride_16)  # layer3[0] reaches stride 16
     trunk = nn.Sequential(
         model.conv1, model.bn1, model.relu, model.maxpool,
-        model.layer1, model.layer2, *stride_16,
+        model.layer1, model.layer2, *stride_16[:cut],
     )  # fmt: skip
-    blocks = nn.Sequential(*model.layer3[1:], *model.layer4) if deep else model.layer4
+    blocks = nn.Sequential(*stride_16[cut:], *model.layer4) if deep else model.layer4
     return trunk, nn.Sequential(blocks, model.avgpool, nn.Flatten(1), model.fc)
 
 

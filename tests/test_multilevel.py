@@ -196,8 +196,8 @@ def test_multi_level_features_on_each_device_follow_the_cpus(images, device, com
 
 @pytest.mark.parametrize("backbone", ["mobilenet_v2", "resnet18", "efficientnet_b0"])
 def test_stages_of_each_backbone_family_run_in_both_compute_modes(images, backbone):
-    # ResNets' trunk once held layer3's blocks but not the layer3 module, so
-    # its "stages" tap never ran and compute="trunk" failed.
+    # ResNets' trunk holds layer3's blocks but not the layer3 module, whose
+    # "stages" tap once never ran, so that compute="trunk" failed.
     params = dict(backbone=backbone, weights=None, n_crops=2, crop_size=32)
     params["layer"] = "stages"
     crops = CNNCropFeaturizer(**params, compute="crops").fit(images[:2])
