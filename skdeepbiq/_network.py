@@ -237,9 +237,7 @@ class NetworkMixin:
             crop_size=self.crop_size, verbose=self.verbose,
         )  # fmt: skip
         self.fine_tuning_history_ = tuned.history
-        self._weights_identity = (
-            f"{self._trunk_identity}:fine-tuned:{tuned.fingerprint}"
-        )
+        self._set_tuned_identity(tuned.fingerprint)
         self._device_networks = {
             str(runtime.device): self._device_networks[str(runtime.device)]
         }
@@ -298,10 +296,13 @@ class NetworkMixin:
                 )
             state[name] = tensor.to(state[name].dtype)
         self.network_.load_state_dict(state)
-        fingerprint = parameters_fingerprint(self.network_)
-        self._weights_identity = f"{self._trunk_identity}:fine-tuned:{fingerprint}"
+        self._set_tuned_identity(parameters_fingerprint(self.network_))
         self._device_networks = {}
         return self
+
+    def _set_tuned_identity(self, fingerprint: str) -> None:
+        """Key the feature caches by the tuned parameters' ``fingerprint``."""
+        self._weights_identity = f"{self._trunk_identity}:fine-tuned:{fingerprint}"
 
     def _network_on(self, device: torch.device):
         """The network on ``device``; copies are kept out of pickles."""
