@@ -3,7 +3,7 @@
 On clive-dev's random 80/20 splits (``ShuffleSplit(10, test_size=0.2,
 random_state=0)``, the first ``--splits`` of them), fits the package's
 default ``DeepBIQRegressor()`` and ``DeepBIQRegressor(fine_tune=recipe)`` on
-the same training images, and prints each split's SROCC and PLCC, their
+the same training images, and prints each split's SROCC, PLCC, KROCC and RMSE, their
 medians and the time of each fine-tuned fit. The network is tuned on the
 training images of each split only.
 
@@ -35,9 +35,9 @@ import torch
 from _common import load_clive_dev
 from sklearn.model_selection import ShuffleSplit, cross_validate
 
-from skdeepbiq import DeepBIQRegressor, FineTuning
+from skdeepbiq import DeepBIQRegressor, FineTuning, save_model
 from skdeepbiq._defaults import default_featurizer
-from skdeepbiq.metrics import SCORERS, plcc, srocc
+from skdeepbiq.metrics import SCORERS, krocc, plcc, rmse, srocc
 
 
 def recipe_from(args) -> FineTuning:
@@ -76,7 +76,7 @@ def add_recipe_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--schedule", default=default.schedule, choices=["cosine", "constant"]
     )
-    parser.add_argument("--trainable", default="tail")
+    parser.add_argument("--trainable", default=default.trainable)
     parser.add_argument("--flips", action="store_true", help="random mirror crops")
     parser.add_argument("--lr-decay", type=float, default=default.lr_decay)
     parser.add_argument("--validation-fraction", type=float, default=None)
@@ -106,6 +106,11 @@ def main():
         action="store_true",
         help="the paper's leaky protocol: tune once on every image, test "
         "images included, then fit the SVR on each split's training images",
+    )
+    parser.add_argument(
+        "--save-models",
+        metavar="DIR",
+        help="save each split's tuned model as DIR/split<N>.npz (an existing folder)",
     )
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args()
@@ -152,10 +157,13 @@ def main():
             baseline = DeepBIQRegressor().set_params(
                 featurizer__memory=args.cache, featurizer__device=device
             )
-        row = evaluate_split(baseline, fine_tuned(), paths, mos, train, test)
+        model = fine_tuned()
+        row = evaluate_split(baseline, model, paths, mos, train, test)
+        if args.save_models:
+            save_model(model, f"{args.save_models}/split{number}.npz")
         rows.append({"split": number, **row})
         print(f"split {number}: {describe(row)}", flush=True)
-    keys = [key for key in rows[0] if key.endswith(("_srocc", "_plcc"))]
+    keys = [key for key in rows[0] if key.endswith(tuple(f"_{m}" for m in METRICS))]
     medians = {key: float(np.median([row[key] for row in rows])) for key in keys}
     print(f"median over {len(rows)} splits: {describe(medians)}")
     print(
@@ -196,21 +204,35 @@ def leaky(featurizer, recipe, paths, mos, n_splits):
                       "tuned_seconds": round(tuned_seconds, 1)}))  # fmt: skip
 
 
+METRICS = {"srocc": srocc, "plcc": plcc, "krocc": krocc, "rmse": rmse}
+
+
 def evaluate_split(baseline, fine_tuned, paths, mos, train, test) -> dict:
-    """SROCC / PLCC of both models on ``test``, the tuned fit's time and history."""
+    """Both models' figures on ``test``, the tuned fit's time and history.
+
+    ``fine_tuned_predictions`` holds the tuned model's predictions on ``test``,
+    in its order, so that any other figure can be computed from the log.
+    """
     row = {}
     if baseline is not None:
         predictions = baseline.fit(paths[train], mos[train]).predict(paths[test])
-        row["baseline_srocc"] = srocc(mos[test], predictions)
-        row["baseline_plcc"] = plcc(mos[test], predictions)
+        row.update(figures("baseline", mos[test], predictions))
     start = time.perf_counter()
     fine_tuned.fit(paths[train], mos[train])
     row["fit_seconds"] = time.perf_counter() - start
     predictions = fine_tuned.predict(paths[test])
-    row["fine_tuned_srocc"] = srocc(mos[test], predictions)
-    row["fine_tuned_plcc"] = plcc(mos[test], predictions)
+    row.update(figures("fine_tuned", mos[test], predictions))
     row["history"] = fine_tuned.featurizer_.fine_tuning_history_
+    row["fine_tuned_predictions"] = np.round(predictions, 4).tolist()
     return row
+
+
+def figures(name, y_true, y_pred) -> dict:
+    """SROCC, PLCC, KROCC and RMSE of one model's predictions, keyed by name."""
+    return {
+        f"{name}_{key}": float(metric(y_true, y_pred))
+        for key, metric in METRICS.items()
+    }
 
 
 def describe(row: dict) -> str:
@@ -218,10 +240,12 @@ def describe(row: dict) -> str:
     parts = []
     for name in ("baseline", "fine_tuned"):
         if f"{name}_srocc" in row:
-            parts.append(
-                f"{name.replace('_', '-')} SROCC {row[f'{name}_srocc']:.4f} "
-                f"PLCC {row[f'{name}_plcc']:.4f}"
+            figures = " ".join(
+                f"{key.upper()} {row[f'{name}_{key}']:.4f}"
+                for key in METRICS
+                if f"{name}_{key}" in row
             )
+            parts.append(f"{name.replace('_', '-')} {figures}")
     if "fit_seconds" in row:
         parts.append(f"fit {row['fit_seconds']:.0f} s")
     history = row.get("history", {})

@@ -19,24 +19,25 @@ It prints, and stores in the file's metadata:
    in-memory model and again by the model loaded back from the file (they
    must be equal).
 
-With ``--fine-tune`` (the shipped model) the network's tail is tuned first
-(about 10 minutes on a 2-core CPU); ten tuned fits for the figures take
-about 100 minutes there, so ``--accuracy-from`` can take them from a run of
-``benchmarks/finetune.py --splits 10`` on a GPU instead.
+With ``--fine-tune`` (the shipped model) the network is tuned first
+(``FineTuning()``: about 18 minutes on a 2-core CPU); ten tuned fits for
+the figures take about 2.5 hours there, so ``--accuracy-from`` can take
+them from the logs of ``benchmarks/finetune.py --splits 10`` instead (on a
+GPU, or several CPU runs resumed with ``--first-split``).
 
 Run from the repository root (``--memory`` reuses cached CNN features; the
 network otherwise runs on 812 x 25 crops, about 3.5 minutes on a 2-core CPU)::
 
     python benchmarks/train_pretrained.py --fine-tune --memory /work/cache \
-        --accuracy-from benchmarks/results/finetune_h100.log
+        --accuracy-from benchmarks/results/finetune_cpu_deep_*.log
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
-import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -86,11 +87,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--accuracy-from",
+        nargs="+",
         default=None,
         metavar="LOG",
         help=(
-            "take the 10-split figures from this output of benchmarks/finetune.py "
-            "(its last JSON line) instead of running the 10 fits here"
+            "take the 10-split figures from these outputs of benchmarks/finetune.py "
+            "(their split lines, splits 0-9 once) instead of running the 10 fits here"
         ),
     )
     return parser.parse_args(argv)
@@ -125,28 +127,56 @@ def protocol_accuracy(paths, mos, featurizer, fine_tune=None) -> dict:
     }
 
 
-def accuracy_from_log(path) -> dict:
-    """The 10-split figures that ``benchmarks/finetune.py`` printed to ``path``.
+SPLIT_LINE = re.compile(
+    r"^split (\d+): fine-tuned SROCC ([\d.]+) PLCC ([\d.]+)"
+    r"(?: KROCC ([\d.]+) RMSE ([\d.]+))? \| fit (\d+) s"
+)
 
-    Its first line names the recipe and the device; its last JSON line holds
-    the medians and the per-split figures (SROCC and PLCC only).
+
+def accuracy_from_logs(paths) -> dict:
+    """The 10-split figures that ``benchmarks/finetune.py`` printed to ``paths``.
+
+    Each log's first line names the recipe and the device, and each split
+    has a line ``split N: fine-tuned SROCC ... PLCC ... [KROCC ... RMSE
+    ...] | fit ... s``; a run stopped and resumed with ``--first-split``
+    leaves several logs, which together must hold each of the ten splits
+    once, all with the same recipe. KROCC and RMSE medians are given only
+    when every split printed them.
     """
-    lines = Path(path).read_text().splitlines()
-    result = json.loads([line for line in lines if line.startswith("{")][-1])
-    splits = result["splits"]
+    headers, rows = set(), {}
+    for path in paths:
+        lines = Path(path).read_text().splitlines()
+        headers.add(lines[0].strip())
+        for match in filter(None, map(SPLIT_LINE.match, lines)):
+            number, *figures, seconds = match.groups()
+            if int(number) in rows:
+                raise SystemExit(f"{path}: split {number} is in two logs")
+            rows[int(number)] = (*figures, seconds)
+    if len(headers) != 1 or sorted(rows) != list(range(10)):
+        raise SystemExit(
+            f"the logs must hold splits 0-9 of one recipe; they hold {sorted(rows)} "
+            f"of {sorted(headers)}"
+        )
+    columns = zip(*(rows[number] for number in range(10)), strict=True)
+    per_split = {
+        name: [None if value is None else float(value) for value in column]
+        for name, column in zip(
+            ("srocc", "plcc", "krocc", "rmse", "fit_seconds"), columns, strict=True
+        )
+    }
+    medians = {
+        f"median_{name}": float(np.median(values))
+        for name, values in per_split.items()
+        if name != "fit_seconds" and None not in values
+    }
     return {
         "protocol": (
             "median over ShuffleSplit(10, test_size=0.2, random_state=0) of "
             "the training photos: fit on 80%, score the other 20%"
         ),
-        "measured_by": f"benchmarks/finetune.py ({lines[0].strip()})",
-        "median_srocc": result["medians"]["fine_tuned_srocc"],
-        "median_plcc": result["medians"]["fine_tuned_plcc"],
-        "per_split": {
-            "srocc": [split["fine_tuned_srocc"] for split in splits],
-            "plcc": [split["fine_tuned_plcc"] for split in splits],
-            "fit_seconds": [split["fit_seconds"] for split in splits],
-        },
+        "measured_by": f"benchmarks/finetune.py ({headers.pop()})",
+        **medians,
+        "per_split": per_split,
     }
 
 
@@ -173,7 +203,7 @@ def main(argv=None) -> int:
 
     start = time.perf_counter()
     if args.accuracy_from:
-        accuracy = accuracy_from_log(args.accuracy_from)
+        accuracy = accuracy_from_logs(args.accuracy_from)
     else:
         accuracy = protocol_accuracy(data.paths, data.y, featurizer, fine_tune)
     print(

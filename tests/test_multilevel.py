@@ -166,14 +166,20 @@ def test_a_pickled_or_cloned_multi_level_featurizer_gives_the_same_features(imag
     )
 
 
-def test_fine_tuning_with_stages_tunes_only_the_tails_taps(images):
+# the frozen trunk holds features.1 to .6 (deep) or .1 to .13 (tail)
+@pytest.mark.parametrize("trainable, n_frozen_stages", [("deep", 3), ("tail", 5)])
+def test_fine_tuning_with_stages_tunes_only_the_tails_taps(
+    images, trainable, n_frozen_stages
+):
     y = np.linspace(10, 90, len(images))
     params = dict(SMALL, layer="stages", compute="trunk")
     plain = CNNCropFeaturizer(**params).fit(images).transform(images)
-    recipe = FineTuning(epochs=1, crops_per_image=2, learning_rate=0.05)
+    recipe = FineTuning(
+        epochs=1, crops_per_image=2, learning_rate=0.05, trainable=trainable
+    )
     model = DeepBIQRegressor(CNNCropFeaturizer(**params, fine_tune=recipe))
     tuned = model.fit(images, y).featurizer_.transform(images)
-    n_trunk = sum(STAGE_WIDTHS[:5])  # features.1 to .13 are in the frozen trunk
+    n_trunk = sum(STAGE_WIDTHS[:n_frozen_stages])
     per_crop = lambda rows: rows.reshape(len(images), 3, -1)  # noqa: E731
     np.testing.assert_array_equal(
         per_crop(tuned)[..., :n_trunk], per_crop(plain)[..., :n_trunk]
