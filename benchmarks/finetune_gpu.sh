@@ -7,28 +7,26 @@
 #
 #   benchmarks/finetune.py --splits 10 --device cuda --no-baseline FLAGS
 #
-# with the trunk maps cached in one folder for all of them (the tail
-# recipes cache their longer trunk's maps apart), its log in
-# $OUT/finetune-NAME.log, and one summary line per recipe at the end.
-# Recipes, by name:
+# with the trunk maps cached in one folder for all of them (deep recipes
+# cache their shorter trunk's maps apart), its log in $OUT/finetune-NAME.log,
+# and one summary line per recipe at the end. Recipes, by name:
 #
-#   default      FineTuning() (trainable="deep": 11 blocks of MobileNetV2)
-#   deep         --trainable deep (the same, spelled out)
+#   default      FineTuning()
+#   deep         --trainable deep (11 blocks of MobileNetV2 instead of 5)
 #   deep-decay   --trainable deep --lr-decay 0.8
 #   deep-12      --trainable deep --epochs 12
-#   tail         --trainable tail (5 blocks, the default before "deep")
-#   epochs12     --trainable tail --epochs 12
-#   classes      --objective classes (the paper's recipe, deep)
+#   epochs12     --epochs 12
+#   classes      --objective classes (the paper's recipe)
 #   adamw        --optimizer adamw
 #
 # Usage, with the photos and weights of benchmarks/make_gpu_payload.sh:
 #
-#   run(command="bash benchmarks/finetune_gpu.sh deep-decay deep-12",
+#   run(command="bash benchmarks/finetune_gpu.sh deep deep-decay",
 #       carry=["gpu_payload"], timeout_s=540)
 #
 # --budget SECONDS (default 470) bounds the whole script; a recipe that
 # would start with under 60 s left is skipped, and one cut short keeps the
-# splits it finished in its log. With no recipe named: deep-decay deep-12.
+# splits it finished in its log. With no recipe named: deep deep-decay.
 # --cpu-smoke runs two splits on the CPU, to check the script without a GPU
 # (give it a payload of a dozen photos: --payload FOLDER).
 set -uo pipefail
@@ -50,7 +48,7 @@ while (($#)); do
     esac
     shift
 done
-((${#recipes[@]})) || recipes=(deep-decay deep-12)
+((${#recipes[@]})) || recipes=(deep deep-decay)
 
 flags_of() {
     case $1 in
@@ -58,8 +56,7 @@ flags_of() {
         deep) echo "--trainable deep" ;;
         deep-decay) echo "--trainable deep --lr-decay 0.8" ;;
         deep-12) echo "--trainable deep --epochs 12" ;;
-        tail) echo "--trainable tail" ;;
-        epochs12) echo "--trainable tail --epochs 12" ;;
+        epochs12) echo "--epochs 12" ;;
         classes) echo "--objective classes" ;;
         adamw) echo "--optimizer adamw" ;;
         *) return 1 ;;

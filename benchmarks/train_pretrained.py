@@ -19,17 +19,17 @@ It prints, and stores in the file's metadata:
    in-memory model and again by the model loaded back from the file (they
    must be equal).
 
-With ``--fine-tune`` (the shipped model) the network is tuned first
-(``FineTuning()``: about 18 minutes on a 2-core CPU); ten tuned fits for
-the figures take about 2.5 hours there, so ``--accuracy-from`` can take
-them from the logs of ``benchmarks/finetune.py --splits 10`` instead (on a
-GPU, or several CPU runs resumed with ``--first-split``).
+With ``--fine-tune`` (the shipped model) the network's tail is tuned first
+(about 10 minutes on a 2-core CPU); ten tuned fits for the figures take
+about 100 minutes there, so ``--accuracy-from`` can take them from the logs
+of ``benchmarks/finetune.py --splits 10`` instead (on a GPU, or several CPU
+runs resumed with ``--first-split``).
 
 Run from the repository root (``--memory`` reuses cached CNN features; the
 network otherwise runs on 812 x 25 crops, about 3.5 minutes on a 2-core CPU)::
 
     python benchmarks/train_pretrained.py --fine-tune --memory /work/cache \
-        --accuracy-from benchmarks/results/finetune_cpu_deep_*.log
+        --accuracy-from benchmarks/results/finetune_h100.log
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def save_model(model, path, *, metadata=None):
         are not copied: the file names them (torchvision weights name, or a
         state_dict path), and :func:`load_model` loads them again. A
         fine-tuned model also keeps the weights that tuning changed, as
-        ``network.<name>`` arrays (MobileNetV2's tuned blocks: about 8.4 MB),
+        ``network.<name>`` arrays (MobileNetV2's tuned tail: about 7 MB),
         and its recipe. All the model's own parameters (``fusion``,
         ``pooling``, ``power``, ...) are kept.
     path : str or path-like

@@ -87,7 +87,7 @@ def load_pretrained(
 
     ``"clive-mobilenet_v2"`` is :class:`DeepBIQRegressor` with its default
     parameters and ``fine_tune=True`` (MobileNetV2 with its ImageNet
-    weights and its last 11 blocks fine-tuned; multi-level features of 25 random
+    weights and its tail fine-tuned; multi-level features of 25 random
     224-px crops, standardised, a linear SVR, mean of the crop scores),
     tuned and trained on 812
     photographs of the LIVE In the Wild Image Quality Challenge Database

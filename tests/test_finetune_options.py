@@ -82,7 +82,7 @@ def test_mirrored_trunk_maps_are_the_trunk_of_the_flipped_image(images, scores):
         featurizer.fit(images, scores)
     flipped = np.concatenate(seen["flipped"])
     assert 0 < flipped.sum() < len(flipped)
-    trunk, _ = split_network("mobilenet_v2", plain.network_.model, deep=True)
+    trunk, _ = split_network("mobilenet_v2", plain.network_.model)
     image = torch.as_tensor(images[3]).permute(2, 0, 1).flip(-1)[None] / 255.0
     mean = torch.tensor(plain.mean_).view(1, 3, 1, 1)
     std = torch.tensor(plain.std_).view(1, 3, 1, 1)

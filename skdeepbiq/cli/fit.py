@@ -86,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         const="regression",
         choices=("regression", "classes"),
         default=None,
-        help="fine-tune the network's last blocks on these images first, with "
+        help="fine-tune the network's tail on these images first, with "
         "FineTuning()'s recipe: on the scores ('regression', the default "
         "when the option is given alone) or on the paper's five classes "
         "(default: no fine-tuning)",
