@@ -240,12 +240,12 @@ def describe(row: dict) -> str:
     parts = []
     for name in ("baseline", "fine_tuned"):
         if f"{name}_srocc" in row:
-            figures = " ".join(
+            values = " ".join(
                 f"{key.upper()} {row[f'{name}_{key}']:.4f}"
                 for key in METRICS
                 if f"{name}_{key}" in row
             )
-            parts.append(f"{name.replace('_', '-')} {figures}")
+            parts.append(f"{name.replace('_', '-')} {values}")
     if "fit_seconds" in row:
         parts.append(f"fit {row['fit_seconds']:.0f} s")
     history = row.get("history", {})

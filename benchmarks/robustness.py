@@ -37,7 +37,7 @@ LADDERS = {
 }
 
 
-def damaged(photo: Image.Image, kind: str, strength, seed: int) -> Image.Image:
+def damaged(photo: Image.Image, kind: str, strength, seed: int) -> np.ndarray:
     """``photo`` with one damage at one strength, saved and read back as JPEG."""
     quality = 95
     if kind == "blur":

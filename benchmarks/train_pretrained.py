@@ -128,7 +128,7 @@ def protocol_accuracy(paths, mos, featurizer, fine_tune=None) -> dict:
 
 
 SPLIT_LINE = re.compile(
-    r"^split (\d+): fine-tuned SROCC ([\d.]+) PLCC ([\d.]+)"
+    r"^split (\d+): (?:baseline .* \| )?fine-tuned SROCC ([\d.]+) PLCC ([\d.]+)"
     r"(?: KROCC ([\d.]+) RMSE ([\d.]+))? \| fit (\d+) s"
 )
 
@@ -137,8 +137,8 @@ def accuracy_from_logs(paths) -> dict:
     """The 10-split figures that ``benchmarks/finetune.py`` printed to ``paths``.
 
     Each log's first line names the recipe and the device, and each split
-    has a line ``split N: fine-tuned SROCC ... PLCC ... [KROCC ... RMSE
-    ...] | fit ... s``; a run stopped and resumed with ``--first-split``
+    has a line ``split N: [baseline ... | ]fine-tuned SROCC ... PLCC ...
+    [KROCC ... RMSE ...] | fit ... s``; a run stopped and resumed with ``--first-split``
     leaves several logs, which together must hold each of the ten splits
     once, all with the same recipe. KROCC and RMSE medians are given only
     when every split printed them.
