@@ -54,6 +54,18 @@ FEATURES = {
         dict(STAGES, crops="whole"),
         {"whole-stages-mean": "mean", "whole-stages-mean-std": "all"},
     ),
+    "lite0-stages-trunk": (
+        dict(STAGES, compute="trunk", backbone="efficientnet_lite0"),
+        {"lite0-stages-mean-trunk": "mean", "lite0-stages-mean-std-trunk": "all"},
+    ),
+    "lite0-stages-10": (
+        dict(STAGES, n_crops=10, backbone="efficientnet_lite0"),
+        {"lite0-stages-mean-10": "mean", "lite0-stages-mean-std-10": "all"},
+    ),
+    "stages-10": (
+        dict(STAGES, n_crops=10),
+        {"stages-mean-10": "mean", "stages-mean-std-10": "all"},
+    ),
 }
 
 

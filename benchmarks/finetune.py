@@ -112,6 +112,22 @@ def main():
         metavar="DIR",
         help="save each split's tuned model as DIR/split<N>.npz (an existing folder)",
     )
+    parser.add_argument(
+        "--backbone",
+        default=None,
+        help="the featurizer's backbone (default: the default model's), for "
+        "both the tuned and the untuned model",
+    )
+    parser.add_argument(
+        "--C", type=float, default=None, help="the LinearSVR's C (default: its)"
+    )
+    parser.add_argument(
+        "--n-crops", type=int, default=None, help="the featurizer's n_crops"
+    )
+    parser.add_argument(
+        "--compute", choices=["crops", "trunk"], default=None,
+        help="the featurizer's compute mode",
+    )  # fmt: skip
     parser.add_argument("--verbose", type=int, default=1)
     args = parser.parse_args()
 
@@ -125,14 +141,26 @@ def main():
         else "CPU"
     )
     print(
-        f"recipe: {recipe!r}; device {device} ({name}); {torch.get_num_threads()} threads"
+        f"recipe: {recipe!r}; device {device} ({name}); {torch.get_num_threads()} "
+        f"threads; backbone {args.backbone or 'default'}; C {args.C or 'default'}; "
+        f"n_crops {args.n_crops or 'default'}; compute {args.compute or 'default'}"
     )
+
+    def model_params():
+        params = {"featurizer__memory": args.cache, "featurizer__device": device}
+        if args.backbone:
+            params["featurizer__backbone"] = args.backbone
+        if args.C:
+            params["regressor__C"] = args.C
+        if args.n_crops:
+            params["featurizer__n_crops"] = args.n_crops
+        if args.compute:
+            params["featurizer__compute"] = args.compute
+        return params
 
     def fine_tuned():
         return DeepBIQRegressor(fine_tune=recipe).set_params(
-            featurizer__memory=args.cache,
-            featurizer__device=device,
-            featurizer__verbose=args.verbose,
+            **model_params(), featurizer__verbose=args.verbose
         )
 
     if args.full_fit:
@@ -154,9 +182,7 @@ def main():
             continue
         baseline = None
         if not args.no_baseline:
-            baseline = DeepBIQRegressor().set_params(
-                featurizer__memory=args.cache, featurizer__device=device
-            )
+            baseline = DeepBIQRegressor().set_params(**model_params())
         model = fine_tuned()
         row = evaluate_split(baseline, model, paths, mos, train, test)
         if args.save_models:

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torchvision import models
 
+from ._lite import LITE_BACKBONES, convert_state_dict
 from ._taps import pool, pooled_names, run_tapped, tap_modules
 from .exceptions import WeightsNotFoundError
 
@@ -18,8 +19,28 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def available_backbones() -> list[str]:
-    """Names of torchvision's classification models."""
-    return sorted(models.list_models(module=models))
+    """Names of torchvision's classification models, and ``efficientnet_lite0``."""
+    return sorted([*models.list_models(module=models), *LITE_BACKBONES])
+
+
+def model_weights(backbone: str):
+    """The weights enum of ``backbone`` (torchvision's ``get_model_weights``)."""
+    if backbone in LITE_BACKBONES:
+        return LITE_BACKBONES[backbone][1]
+    return models.get_model_weights(backbone)
+
+
+def _new_model(backbone: str, weights=None) -> nn.Module:
+    """torchvision's ``get_model``, which also builds the backbones of ``_lite``."""
+    if backbone not in LITE_BACKBONES:
+        return models.get_model(backbone, weights=weights)
+    if weights is None:
+        return LITE_BACKBONES[backbone][0]()
+    path = weights_file(weights)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path} does not exist")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return LITE_BACKBONES[backbone][0](state)
 
 
 def weights_cache_dir() -> str:
@@ -40,7 +61,7 @@ def resolve_weights(backbone: str, weights):
         )
     if weights is None:
         return "none", None
-    enum = models.get_model_weights(backbone)
+    enum = model_weights(backbone)
     if isinstance(weights, str) and weights in enum.__members__:
         return "enum", enum[weights]
     if isinstance(weights, str | os.PathLike) and os.path.isfile(weights):
@@ -97,7 +118,7 @@ def load_classifier(backbone: str, kind: str, value, seed: int) -> nn.Module:
     """
     if kind == "enum":
         try:
-            return models.get_model(backbone, weights=value)
+            return _new_model(backbone, weights=value)
         except (URLError, OSError, RuntimeError) as error:
             if os.path.exists(weights_file(value)) and not isinstance(error, URLError):
                 raise
@@ -106,14 +127,16 @@ def load_classifier(backbone: str, kind: str, value, seed: int) -> nn.Module:
             ) from error
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = models.get_model(backbone, weights=None)
+        model = _new_model(backbone)
     if kind == "file":
         state = torch.load(value, map_location="cpu", weights_only=True)
         if isinstance(state, dict) and "state_dict" in state:
             state = state["state_dict"]
         try:
+            if backbone in LITE_BACKBONES:
+                state = convert_state_dict(state)
             model.load_state_dict(state)
-        except RuntimeError as error:
+        except (RuntimeError, ValueError) as error:
             raise ValueError(
                 f"weights file {value!r} does not fit backbone={backbone!r}: {error}"
             ) from error
@@ -207,8 +230,13 @@ class Normalization:
     std: tuple[float, float, float]
 
 
-def normalization(kind: str, value) -> Normalization:
-    """Mean and std the weights expect (ImageNet's when unknown)."""
+def normalization(kind: str, value, backbone: str | None = None) -> Normalization:
+    """Mean and std the weights expect (ImageNet's when unknown).
+
+    A weights file of a backbone of ``_lite`` expects that backbone's own.
+    """
+    if kind != "enum" and backbone in LITE_BACKBONES:
+        kind, value = "enum", LITE_BACKBONES[backbone][1].IMAGENET1K_V1
     if kind == "enum":
         transforms = value.transforms()
         mean = getattr(transforms, "mean", IMAGENET_MEAN)

@@ -262,7 +262,9 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
             raise ValueError("fine_tune needs the scores: call fit(X, y)")
         if recipe is not None and len(y := np.asarray(y, float)) != len(images):
             raise ValueError(f"y has {len(y)} scores but X has {len(images)} images")
-        self._fit_backbone(trunk=self._compute_mode() == "trunk")
+        # fine-tuning trains on windows of the trunk's maps whatever computes
+        # the features afterwards
+        self._fit_backbone(trunk=self._compute_mode() == "trunk" or recipe is not None)
         if recipe is not None:
             self._fine_tune(images, y, recipe, runtime)
         return self

@@ -61,7 +61,7 @@ def build_network(
     classifier = load_classifier(backbone, kind, value, seed)
     network = FeatureExtractor(classifier, layers, pooling).eval()
     network.requires_grad_(False)
-    norm = normalization(kind, value)
+    norm = normalization(kind, value, backbone)
     return Bunch(
         network=network,
         mean=norm.mean,
@@ -191,13 +191,16 @@ class NetworkMixin:
             self.device, self.precision, self.batch_size, self.n_jobs
         )
 
-    def _crop_spec(self, dense_stride=None) -> CropSpec:
+    def _crop_spec(self, dense_stride=None, trunk=None) -> CropSpec:
+        """How crops are cut; on the trunk's grid with ``trunk`` (default: the
+        compute mode's)."""
+        trunk = self._compute_mode() == "trunk" if trunk is None else trunk
         return CropSpec(
             n_crops=self.n_crops_,
             crop_size=self.crop_size,
             mode=self.crops,
             seed=self.seed_,
-            snap=STRIDE if self._compute_mode() == "trunk" else 1,
+            snap=STRIDE if trunk else 1,
             dense_stride=dense_stride,
             max_side=self.max_side,
         )
@@ -227,9 +230,13 @@ class NetworkMixin:
         self._device_networks = {}
 
     def _fine_tune(self, images: list, y: np.ndarray, recipe, runtime) -> None:
-        """Tune ``network_``'s tail on ``images``; unreadable ones are left out."""
+        """Tune ``network_``'s tail on ``images``; unreadable ones are left out.
+
+        The tail trains on windows of the trunk's maps in either compute
+        mode; ``compute="crops"`` then extracts features from exact crops.
+        """
         tuned = tune(
-            self._engine(runtime, self._crop_spec()),
+            self._engine(runtime, self._crop_spec(trunk=True)),
             self._network_on(runtime.device),
             self.network_, images, y, recipe,
             failures=[] if self.on_error == "nan" else None,

