@@ -10,7 +10,14 @@ import torchvision
 from PIL import Image
 from torch.nn import functional as F
 
-from skdeepbiq import CNNCropFeaturizer, weights
+from skdeepbiq import (
+    CNNCropFeaturizer,
+    DeepBIQRegressor,
+    FineTuning,
+    load_model,
+    save_model,
+    weights,
+)
 from skdeepbiq._backbones import (
     available_backbones,
     normalization,
@@ -207,3 +214,24 @@ def test_the_real_lite0_weights_see_what_mobilenet_v2_sees(name):
     mobilenet = classify(torchvision.models.mobilenet_v2(weights=MOBILENET), MOBILENET)
     # a misloaded network would not name one of the other's five best classes
     assert lite.argmax() in mobilenet.topk(5).indices
+
+
+def test_a_tuned_lite0_model_file_predicts_as_the_model_did(tmp_path):
+    path = tmp_path / "lite0.pth"
+    torch.manual_seed(2)
+    torch.save(_wheel_names(efficientnet_lite0()), path)
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (48, 64, 3), np.uint8) for _ in range(6)]
+    scores = np.linspace(10, 90, 6)
+    featurizer = CNNCropFeaturizer(
+        backbone="efficientnet_lite0", weights=str(path), layer="stages",
+        n_crops=2, crop_size=32,
+        fine_tune=FineTuning(epochs=1, crops_per_image=2, batch_size=4),
+    )  # fmt: skip
+    model = DeepBIQRegressor(featurizer).fit(images, scores)
+    assert model.featurizer_.tuned_weights()  # the tail did change
+    save_model(model, tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
+    np.testing.assert_allclose(
+        loaded.predict(images), model.predict(images), rtol=1e-5, atol=1e-4
+    )
