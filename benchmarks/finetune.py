@@ -11,6 +11,9 @@ training images of each split only.
 target: 30 minutes on a 2-core CPU, 3 minutes on one H100). ``--leaky``
 instead tunes once on every image, test images included, and fits only the
 SVR per split: the paper's protocol as it reads, to measure its leakage.
+``--load-models DIR`` fits nothing and scores the split models that
+``--save-models DIR`` saved, printing their test predictions as a fit does
+(``benchmarks/ensemble.py`` reads them).
 
 Every parameter of :class:`~skdeepbiq.FineTuning` has a flag, so that
 variants of the recipe can be measured (``--objective``, ``--epochs``,
@@ -35,7 +38,7 @@ import torch
 from _common import load_clive_dev
 from sklearn.model_selection import ShuffleSplit, cross_validate
 
-from skdeepbiq import DeepBIQRegressor, FineTuning, save_model
+from skdeepbiq import DeepBIQRegressor, FineTuning, load_model, save_model
 from skdeepbiq._defaults import default_featurizer
 from skdeepbiq.metrics import SCORERS, krocc, plcc, rmse, srocc
 
@@ -113,6 +116,12 @@ def main():
         help="save each split's tuned model as DIR/split<N>.npz (an existing folder)",
     )
     parser.add_argument(
+        "--load-models",
+        metavar="DIR",
+        help="fit nothing: score the tuned models DIR/split<N>.npz that "
+        "--save-models saved",
+    )
+    parser.add_argument(
         "--backbone",
         default=None,
         help="the featurizer's backbone (default: the default model's), for "
@@ -140,11 +149,14 @@ def main():
         if torch.cuda.is_available() and device != "cpu"
         else "CPU"
     )
-    print(
-        f"recipe: {recipe!r}; device {device} ({name}); {torch.get_num_threads()} "
-        f"threads; backbone {args.backbone or 'default'}; C {args.C or 'default'}; "
-        f"n_crops {args.n_crops or 'default'}; compute {args.compute or 'default'}"
-    )
+    if args.load_models:
+        print(f"scoring the saved split models in {args.load_models}; {name}")
+    else:
+        print(
+            f"recipe: {recipe!r}; device {device} ({name}); {torch.get_num_threads()} "
+            f"threads; backbone {args.backbone or 'default'}; C {args.C or 'default'}; "
+            f"n_crops {args.n_crops or 'default'}; compute {args.compute or 'default'}"
+        )
 
     def model_params():
         params = {"featurizer__memory": args.cache, "featurizer__device": device}
@@ -179,6 +191,14 @@ def main():
     splits = ShuffleSplit(10, test_size=0.2, random_state=0).split(paths)
     for number, (train, test) in enumerate(list(splits)[: args.splits]):
         if number < args.first_split:
+            continue
+        if args.load_models:
+            model = load_model(f"{args.load_models}/split{number}.npz")
+            predictions = model.predict(paths[test])
+            row = figures("fine_tuned", mos[test], predictions)
+            row["fine_tuned_predictions"] = np.round(predictions, 4).tolist()
+            rows.append({"split": number, **row})
+            print(f"split {number}: {describe(row)}", flush=True)
             continue
         baseline = None
         if not args.no_baseline:

@@ -8,6 +8,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.compose import TransformedTargetRegressor
+from sklearn.ensemble import VotingRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import (
@@ -153,6 +154,22 @@ def test_grid_search_with_group_shuffle_split_by_reference(image_paths, scores):
 def test_any_regressor_replaces_the_svr(images, scores):
     model = small_model(regressor=Ridge(alpha=10.0)).fit(images, scores)
     assert isinstance(model.regressor_, Ridge)
+
+
+def test_voting_regressor_averages_models_of_two_backbones(images, scores):
+    # the accuracy page's ensemble recipe: scikit-learn's own VotingRegressor
+    lite = dict(SMALL, backbone="efficientnet_lite0")
+    lite0 = DeepBIQRegressor(CNNCropFeaturizer(**lite))
+    ensemble = VotingRegressor([("mobilenet", small_model()), ("lite0", lite0)])
+    ensemble.fit(images, scores)
+    one, other = (model.predict(images) for model in ensemble.estimators_)
+    assert not np.allclose(one, other)  # two different networks
+    np.testing.assert_allclose(ensemble.predict(images), (one + other) / 2)
+    copy = pickle.loads(pickle.dumps(ensemble))
+    np.testing.assert_array_equal(copy.predict(images), ensemble.predict(images))
+    assert clone(ensemble).get_params()["lite0__featurizer__backbone"] == (
+        "efficientnet_lite0"
+    )
 
 
 def test_second_fit_replaces_the_fitted_state(images, scores):

@@ -1,0 +1,163 @@
+"""Ensembles on clive-dev: the mean of several models' predictions.
+
+scikit-learn's ``VotingRegressor`` averages the predictions of its members;
+this benchmark measures what such an average gains, on the protocol of
+``accuracy_table.py`` and ``finetune.py`` (``ShuffleSplit(10, test_size=0.2,
+random_state=0)``, medians of SROCC, PLCC, KROCC and RMSE over the splits),
+without fitting any network twice:
+
+- an untuned member, ``VIEW:REGRESSOR`` (names of ``accuracy_table.py``'s
+  ``FEATURES`` views and ``REGRESSORS``), is fitted on each split's training
+  photos from the features in ``--cache``, computed once per photo;
+- a fine-tuned member, ``--tuned NAME=LOG[+LOG...]``, is read from the
+  per-split test predictions that ``finetune.py`` prints in its JSON lines
+  (``fine_tuned_predictions``), so that no tuned network is fitted again.
+
+Every member, then the mean of each combination of two or more members, is
+scored on the splits that all members have. Each result is one JSON line
+appended to ``--out``. ``--fit-time`` instead times one fit of the
+``VotingRegressor`` of the untuned members on all photos, nothing cached.
+
+Run::
+
+    python benchmarks/ensemble.py --cache ~/.cache/skdeepbiq \\
+        --members stages-mean-trunk:svr-3e-4,lite0-stages-mean-std-trunk:svr
+    python benchmarks/ensemble.py --cache ~/.cache/skdeepbiq \\
+        --members stages-mean-trunk:svr-3e-4 \\
+        --tuned lite0=results/finetune_cpu_lite0_splits0-2-6-9.log
+    python benchmarks/ensemble.py --fit-time \
+        --members stages-mean-trunk:svr-3e-4,lite0-stages-mean-std-trunk:svr
+"""
+
+import argparse
+import itertools
+import json
+import time
+
+import numpy as np
+from _common import load_clive_dev
+from accuracy_table import FEATURES, REGRESSORS, crop_features, view
+from sklearn.ensemble import VotingRegressor
+from sklearn.model_selection import ShuffleSplit
+
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq.metrics import krocc, plcc, rmse, srocc
+
+METRICS = {"srocc": srocc, "plcc": plcc, "krocc": krocc, "rmse": rmse}
+
+
+def member_config(member) -> tuple[dict, str, str]:
+    """Featurizer parameters, view kind and regressor name of ``VIEW:REGRESSOR``."""
+    view_name, regressor_name = member.split(":")
+    for params, views in FEATURES.values():
+        if view_name in views:
+            return params, views[view_name], regressor_name
+    raise SystemExit(f"unknown view {view_name!r}: one of accuracy_table's FEATURES")
+
+
+def member_model(member) -> DeepBIQRegressor:
+    """The model that ``VIEW:REGRESSOR`` stands for, computing only its view."""
+    params, kind, regressor_name = member_config(member)
+    if kind == "mean":  # the means of mean_std features are spatial_pooling="mean"
+        params = dict(params, spatial_pooling="mean")
+    featurizer = CNNCropFeaturizer(**params)
+    return DeepBIQRegressor(featurizer, **REGRESSORS[regressor_name])
+
+
+def fit_time(members, paths, y) -> None:
+    """Time one fit of the VotingRegressor of ``members`` on every photo."""
+    ensemble = VotingRegressor([(m, member_model(m)) for m in members])
+    start = time.perf_counter()
+    ensemble.fit(paths, y)
+    elapsed = time.perf_counter() - start
+    print(f"VotingRegressor of {', '.join(members)} fitted on {len(paths)} "
+          f"photos, nothing cached: {elapsed:.0f} s")  # fmt: skip
+
+
+def untuned_predictions(member, paths, y, splits, cache) -> dict:
+    """split -> test predictions of ``VIEW:REGRESSOR`` fitted on the split."""
+    params, kind, regressor_name = member_config(member)
+    featurizer = CNNCropFeaturizer(memory=cache, verbose=1, **params).fit(paths)
+    features, names = crop_features(featurizer, paths)
+    features = view(features, names, kind)
+    predictions = {}
+    for number, (train, test) in enumerate(splits):
+        model = DeepBIQRegressor("precomputed", **REGRESSORS[regressor_name])
+        model.fit(features[train], y[train])
+        predictions[number] = model.predict(features[test])
+    return predictions
+
+
+def tuned_predictions(logs) -> dict:
+    """split -> the tuned test predictions printed by ``finetune.py`` in ``logs``."""
+    predictions = {}
+    for log in logs:
+        for line in open(log):
+            if not line.startswith("{"):
+                continue
+            for row in json.loads(line)["splits"]:
+                if "fine_tuned_predictions" in row:
+                    predictions[row["split"]] = np.array(row["fine_tuned_predictions"])
+    if not predictions:
+        raise SystemExit(f"no fine_tuned_predictions in {', '.join(logs)}")
+    return predictions
+
+
+def medians(predictions, y, splits, numbers) -> dict:
+    """Median figures over the splits ``numbers``, and the SROCC of each."""
+    rows = [
+        {
+            key: metric(y[splits[n][1]], predictions[n])
+            for key, metric in METRICS.items()
+        }
+        for n in numbers
+    ]
+    row = {key: round(float(np.median([r[key] for r in rows])), 4) for key in METRICS}
+    row["srocc_per_split"] = [round(float(r["srocc"]), 4) for r in rows]
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="clive-dev folder")
+    parser.add_argument("--cache", default=None, help="feature cache folder")
+    parser.add_argument("--members", default="", help="VIEW:REGRESSOR,...")
+    parser.add_argument(
+        "--tuned", action="append", default=[], help="NAME=LOG[+LOG...]"
+    )
+    parser.add_argument("--out", default="ensemble.jsonl")
+    parser.add_argument(
+        "--fit-time", action="store_true", help="time one fit on all photos"
+    )
+    args = parser.parse_args()
+
+    data = load_clive_dev(args.data)
+    paths, y = np.asarray(data.paths), data.y
+    if args.fit_time:
+        return fit_time(list(filter(None, args.members.split(","))), paths, y)
+    splits = list(ShuffleSplit(10, test_size=0.2, random_state=0).split(paths))
+    members = {
+        member: untuned_predictions(member, paths, y, splits, args.cache)
+        for member in filter(None, args.members.split(","))
+    }
+    for tuned in args.tuned:
+        name, _, logs = tuned.partition("=")
+        members[f"tuned:{name}"] = tuned_predictions(logs.split("+"))
+    if len(members) < 2:
+        raise SystemExit("an ensemble needs two members or more")
+    numbers = sorted(set.intersection(*(set(p) for p in members.values())))
+    results = list(members.items())
+    for size in range(2, len(members) + 1):
+        for names in itertools.combinations(members, size):
+            mean = {n: np.mean([members[m][n] for m in names], axis=0) for n in numbers}
+            results.append((" + ".join(names), mean))
+    for name, predictions in results:
+        row = {"model": name, "splits": numbers}
+        row |= medians(predictions, y, splits, numbers)
+        print(json.dumps(row), flush=True)
+        with open(args.out, "a") as out:
+            out.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
