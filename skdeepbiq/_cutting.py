@@ -113,5 +113,11 @@ def boxes_or_nan(images: list, spec: CropSpec, on_error: str):
     """
     failures = None if on_error == "raise" else []
     located = crop_boxes_of(images, spec, failures)
-    nan = np.full((spec.n_crops, 4), np.nan)
-    return [nan.copy() if place is None else place[0] for place in located], failures
+    boxes = [None if place is None else place[0] for place in located]
+    return nan_where_missing(boxes, spec.n_crops), failures
+
+
+def nan_where_missing(boxes: list, n_crops: int) -> list:
+    """``boxes`` with each None (an unreadable image) replaced by NaN boxes."""
+    nan = np.full((n_crops, 4), np.nan)
+    return [nan.copy() if image_boxes is None else image_boxes for image_boxes in boxes]

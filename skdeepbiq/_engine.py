@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from . import _batching
 from ._cache import FeatureCache, image_key
-from ._cutting import Prepared, crop_boxes_of, prepare
+from ._cutting import Prepared, crop_boxes_of, nan_where_missing, prepare
 from ._images import check_readable
 from ._trunk import cut_windows, run_trunk
 from .exceptions import ImageReadError
@@ -328,8 +328,5 @@ def extract_rows(
     for index, place in zip(cached, located, strict=True):
         boxes[index], shapes[index] = (None, None) if place is None else place
     if not dense:  # unreadable images, cached or not, get NaN boxes
-        nan = np.full((engine.spec.n_crops, 4), np.nan)
-        boxes = [
-            nan.copy() if image_boxes is None else image_boxes for image_boxes in boxes
-        ]
+        boxes = nan_where_missing(boxes, engine.spec.n_crops)
     return Bunch(features=features, boxes=boxes, shapes=shapes, failures=failures)
