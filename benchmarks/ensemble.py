@@ -37,13 +37,11 @@ import time
 import numpy as np
 from _common import load_clive_dev
 from accuracy_table import FEATURES, REGRESSORS, crop_features, view
+from finetune import METRICS
 from sklearn.ensemble import VotingRegressor
 from sklearn.model_selection import ShuffleSplit
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
-from skdeepbiq.metrics import krocc, plcc, rmse, srocc
-
-METRICS = {"srocc": srocc, "plcc": plcc, "krocc": krocc, "rmse": rmse}
 
 
 def member_config(member) -> tuple[dict, str, str]:

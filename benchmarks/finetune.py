@@ -194,19 +194,15 @@ def main():
             continue
         if args.load_models:
             model = load_model(f"{args.load_models}/split{number}.npz")
-            predictions = model.predict(paths[test])
-            row = figures("fine_tuned", mos[test], predictions)
-            row["fine_tuned_predictions"] = np.round(predictions, 4).tolist()
-            rows.append({"split": number, **row})
-            print(f"split {number}: {describe(row)}", flush=True)
-            continue
-        baseline = None
-        if not args.no_baseline:
-            baseline = DeepBIQRegressor().set_params(**model_params())
-        model = fine_tuned()
-        row = evaluate_split(baseline, model, paths, mos, train, test)
-        if args.save_models:
-            save_model(model, f"{args.save_models}/split{number}.npz")
+            row = tested(model, paths, mos, test)
+        else:
+            baseline = None
+            if not args.no_baseline:
+                baseline = DeepBIQRegressor().set_params(**model_params())
+            model = fine_tuned()
+            row = evaluate_split(baseline, model, paths, mos, train, test)
+            if args.save_models:
+                save_model(model, f"{args.save_models}/split{number}.npz")
         rows.append({"split": number, **row})
         print(f"split {number}: {describe(row)}", flush=True)
     keys = [key for key in rows[0] if key.endswith(tuple(f"_{m}" for m in METRICS))]
@@ -266,9 +262,14 @@ def evaluate_split(baseline, fine_tuned, paths, mos, train, test) -> dict:
     start = time.perf_counter()
     fine_tuned.fit(paths[train], mos[train])
     row["fit_seconds"] = time.perf_counter() - start
-    predictions = fine_tuned.predict(paths[test])
-    row.update(figures("fine_tuned", mos[test], predictions))
     row["history"] = fine_tuned.featurizer_.fine_tuning_history_
+    return row | tested(fine_tuned, paths, mos, test)
+
+
+def tested(fine_tuned, paths, mos, test) -> dict:
+    """A fitted tuned model's figures and predictions on ``test``."""
+    predictions = fine_tuned.predict(paths[test])
+    row = figures("fine_tuned", mos[test], predictions)
     row["fine_tuned_predictions"] = np.round(predictions, 4).tolist()
     return row
 

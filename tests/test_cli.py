@@ -239,6 +239,23 @@ def test_missing_weights_tell_which_command_fetches_them(tmp_path, monkeypatch, 
     assert "skdeepbiq weights fetch mobilenet_v2" in capsys.readouterr().err
 
 
+def test_weights_fetch_downloads_from_torchvisions_address_with_its_hash(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    calls = []
+
+    def download(url, destination, hash_prefix=None, progress=True):
+        calls.append((url, hash_prefix))
+        Path(destination).write_bytes(b"checked by torch against hash_prefix")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", download)
+    assert main(["weights", "fetch", "mobilenet_v2", "-q"]) == 0
+    url = "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth"
+    assert calls == [(url, "b0353104")]  # one download, no PyPI fallback
+    assert (tmp_path / "hub" / "checkpoints" / "mobilenet_v2-b0353104.pth").exists()
+
+
 def test_weights_list_with_an_empty_cache(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert main(["weights", "list"]) == 0
