@@ -31,7 +31,7 @@ import numpy as np
 from _common import load_clive_dev
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import ShuffleSplit, cross_validate
-from sklearn.svm import LinearSVR
+from sklearn.svm import SVR, LinearSVR
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
 from skdeepbiq.metrics import SCORERS
@@ -84,6 +84,7 @@ REGRESSORS = {
     "ridge-feature": dict(
         regressor=RidgeCV(alphas=np.logspace(0, 6, 13)), fusion="feature"
     ),
+    "svr-rbf-feature": dict(regressor=SVR(C=5.0, epsilon=0.05), fusion="feature"),
 }
 
 SCORING = {name: SCORERS[name] for name in ("srocc", "plcc", "krocc", "neg_rmse")}

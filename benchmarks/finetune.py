@@ -208,9 +208,13 @@ def main():
     keys = [key for key in rows[0] if key.endswith(tuple(f"_{m}" for m in METRICS))]
     medians = {key: float(np.median([row[key] for row in rows])) for key in keys}
     print(f"median over {len(rows)} splits: {describe(medians)}")
-    print(
-        json.dumps({"recipe": recipe.get_params(), "medians": medians, "splits": rows})
+    # saved models carry their own recipe; the command line's is not theirs
+    source = (
+        {"models": args.load_models}
+        if args.load_models
+        else {"recipe": recipe.get_params()}
     )
+    print(json.dumps(source | {"medians": medians, "splits": rows}))
 
 
 def leaky(featurizer, recipe, paths, mos, n_splits):
