@@ -62,6 +62,14 @@ FEATURES = {
         dict(STAGES, n_crops=10, backbone="efficientnet_lite0"),
         {"lite0-stages-mean-10": "mean", "lite0-stages-mean-std-10": "all"},
     ),
+    "lite1-stages-trunk": (
+        dict(STAGES, compute="trunk", backbone="efficientnet_lite1"),
+        {"lite1-stages-mean-trunk": "mean", "lite1-stages-mean-std-trunk": "all"},
+    ),
+    "lite2-stages-trunk": (
+        dict(STAGES, compute="trunk", backbone="efficientnet_lite2"),
+        {"lite2-stages-mean-trunk": "mean", "lite2-stages-mean-std-trunk": "all"},
+    ),
     "stages-10": (
         dict(STAGES, n_crops=10),
         {"stages-mean-10": "mean", "stages-mean-std-10": "all"},

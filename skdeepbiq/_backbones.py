@@ -19,7 +19,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def available_backbones() -> list[str]:
-    """Names of torchvision's classification models, and ``efficientnet_lite0``."""
+    """Names of torchvision's classification models, and the EfficientNet-Lites."""
     return sorted([*models.list_models(module=models), *LITE_BACKBONES])
 
 
@@ -134,7 +134,7 @@ def load_classifier(backbone: str, kind: str, value, seed: int) -> nn.Module:
             state = state["state_dict"]
         try:
             if backbone in LITE_BACKBONES:
-                state = convert_state_dict(state)
+                state = convert_state_dict(state, backbone)
             model.load_state_dict(state)
         except (RuntimeError, ValueError) as error:
             raise ValueError(

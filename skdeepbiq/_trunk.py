@@ -51,7 +51,7 @@ def _resnet(model: nn.Module, deep: bool) -> tuple[nn.Module, nn.Module]:
 
 _SPLITS = {"mobilenet_v2": _mobilenet_v2}
 _SPLITS.update({f"efficientnet_b{i}": _efficientnet for i in range(8)})
-_SPLITS["efficientnet_lite0"] = _efficientnet
+_SPLITS.update({f"efficientnet_lite{i}": _efficientnet for i in range(3)})
 _SPLITS.update(
     {
         name: _resnet

