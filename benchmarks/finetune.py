@@ -31,6 +31,7 @@ Run::
 
 import argparse
 import json
+import os
 import time
 
 import numpy as np
@@ -187,6 +188,9 @@ def main():
     if args.leaky:
         return leaky(fine_tuned().featurizer, recipe, paths, mos, args.splits)
 
+    if args.save_models:
+        # made before the first fit, not found missing after it
+        os.makedirs(args.save_models, exist_ok=True)
     rows = []
     splits = ShuffleSplit(10, test_size=0.2, random_state=0).split(paths)
     for number, (train, test) in enumerate(list(splits)[: args.splits]):
@@ -201,10 +205,10 @@ def main():
                 baseline = DeepBIQRegressor().set_params(**model_params())
             model = fine_tuned()
             row = evaluate_split(baseline, model, paths, mos, train, test)
-            if args.save_models:
-                save_model(model, f"{args.save_models}/split{number}.npz")
         rows.append({"split": number, **row})
         print(f"split {number}: {describe(row)}", flush=True)
+        if args.save_models and not args.load_models:
+            save_model(model, f"{args.save_models}/split{number}.npz")
     keys = [key for key in rows[0] if key.endswith(tuple(f"_{m}" for m in METRICS))]
     medians = {key: float(np.median([row[key] for row in rows])) for key in keys}
     print(f"median over {len(rows)} splits: {describe(medians)}")
