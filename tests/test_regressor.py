@@ -477,13 +477,33 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-def test_predictions_are_bit_identical_to_the_stored_golden_ones(one_torch_thread):
+# The golden file was stored on one machine. Other processors get other BLAS
+# and oneDNN kernels (OpenBLAS picks them per CPU family), which round float32
+# sums differently: across machines predictions agree to float32 rounding, and
+# on one machine they repeat bit for bit.
+GOLDEN_RTOL = 1e-5
+
+
+def _assert_golden(values, expected, name):
+    if name.endswith("_boxes"):  # pixel positions: exact everywhere
+        np.testing.assert_array_equal(values, expected, err_msg=name)
+    else:
+        np.testing.assert_allclose(values, expected, rtol=GOLDEN_RTOL, err_msg=name)
+
+
+def test_predictions_are_those_stored_before_the_restructuring(one_torch_thread):
     golden = np.load(GOLDEN)
     results = golden_predictions()
     assert set(results) == set(golden.files)
     for name, values in results.items():
         if not name.endswith("_float64"):  # see the next test
-            np.testing.assert_array_equal(values, golden[name], err_msg=name)
+            _assert_golden(values, golden[name], name)
+
+
+def test_golden_predictions_repeat_bit_for_bit_on_one_machine(one_torch_thread):
+    first, second = golden_predictions(), golden_predictions()
+    for name, values in first.items():
+        np.testing.assert_array_equal(values, second[name], err_msg=name)
 
 
 def test_golden_float64_predictions_are_those_of_float32_training_features():
@@ -494,7 +514,7 @@ def test_golden_float64_predictions_are_those_of_float32_training_features():
     features, y, new = _golden_precomputed_data()
     for name, model in _golden_precomputed_models().items():
         predicted = model.fit(features, y).predict(new.astype(float))
-        np.testing.assert_array_equal(predicted, golden[f"{name}_float64"])
+        _assert_golden(predicted, golden[f"{name}_float64"], name)
 
 
 def test_float64_precomputed_features_are_fitted_in_float64():
