@@ -5,6 +5,11 @@ restructuring, the features of three clive-dev photos (MobileNetV2
 IMAGENET1K_V1, 5 random crops of 224 px, ``random_state=0``, exact crops, on
 the CPU) and the pretrained default's scores of ``examples/images`` (which
 no longer apply: that model was retrained since; its file records its own).
+
+They were computed on one machine. On a processor of another family, PyTorch
+(oneDNN) and BLAS choose other kernels, which add float32 numbers in other
+orders: there the values agree to float32 rounding, not bit for bit. That
+they repeat bit for bit on one machine is tested in test_reproducibility.py.
 """
 
 from pathlib import Path
@@ -12,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose
 
 from skdeepbiq import CNNCropFeaturizer, load_pretrained
 from skdeepbiq._pretrained import model_metadata
@@ -21,6 +26,8 @@ from .conftest import CLIVE_DEV
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = np.load(Path(__file__).parent / "data" / "golden.npz")
+#: Agreement across processors: float32 rounding, a few units in the 7th digit.
+RTOL = 1e-5
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +41,7 @@ def two_torch_threads():
 
 
 @pytest.mark.clive
-def test_clive_features_are_bit_identical_to_the_stored_ones(mobilenet_weights_cached):
+def test_clive_features_are_the_stored_ones(mobilenet_weights_cached):
     if not (CLIVE_DEV / "mos.csv").exists():
         pytest.skip("../shared/data/clive-dev is not present")
     paths = [str(CLIVE_DEV / "images" / name) for name in GOLDEN["clive_names"]]
@@ -47,7 +54,10 @@ def test_clive_features_are_bit_identical_to_the_stored_ones(mobilenet_weights_c
         compute="crops",
         device="cpu",
     ).fit(paths[:1])
-    assert_array_equal(featurizer.transform(paths), GOLDEN["clive_features"])
+    stored = GOLDEN["clive_features"]
+    features = featurizer.transform(paths)
+    # features near zero: their rounding is that of the largest ones
+    assert_allclose(features, stored, rtol=RTOL, atol=RTOL * np.abs(stored).max())
 
 
 def test_pretrained_scores_of_the_sample_images_are_those_its_training_recorded(
@@ -60,4 +70,4 @@ def test_pretrained_scores_of_the_sample_images_are_those_its_training_recorded(
     names = [str(name) for name in GOLDEN["sample_names"]]
     paths = [str(ROOT / "examples" / "images" / name) for name in names]
     scores = load_pretrained(device="cpu").predict(paths)
-    assert_array_equal(scores, [recorded[name] for name in names])
+    assert_allclose(scores, [recorded[name] for name in names], rtol=RTOL)
