@@ -25,7 +25,10 @@ Run::
     python benchmarks/ensemble.py --cache ~/.cache/skdeepbiq \\
         --members stages-mean-trunk:svr-3e-4 \\
         --tuned lite0=results/finetune_cpu_lite0_splits0-2-6-9.log
-    python benchmarks/ensemble.py --fit-time \
+    python benchmarks/ensemble.py --cache ~/.cache/skdeepbiq \\
+        --members lite1-stages-mean-std-trunk:svr,lite2-stages-mean-std-trunk:svr \\
+        --tuned lite2=results/finetune_cpu_lite2_splits0-3.log+results/finetune_cpu_lite2_splits4-9.log
+    python benchmarks/ensemble.py --fit-time \\
         --members stages-mean-trunk:svr-3e-4,lite0-stages-mean-std-trunk:svr
 """
 
