@@ -22,12 +22,10 @@ from numpy.testing import assert_allclose
 from skdeepbiq import CNNCropFeaturizer, load_pretrained
 from skdeepbiq._pretrained import model_metadata
 
-from .conftest import CLIVE_DEV
+from .conftest import CLIVE_DEV, GOLDEN_RTOL
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = np.load(Path(__file__).parent / "data" / "golden.npz")
-#: Agreement across processors: float32 rounding, a few units in the 7th digit.
-RTOL = 1e-5
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +55,9 @@ def test_clive_features_are_the_stored_ones(mobilenet_weights_cached):
     stored = GOLDEN["clive_features"]
     features = featurizer.transform(paths)
     # features near zero: their rounding is that of the largest ones
-    assert_allclose(features, stored, rtol=RTOL, atol=RTOL * np.abs(stored).max())
+    assert_allclose(
+        features, stored, rtol=GOLDEN_RTOL, atol=GOLDEN_RTOL * np.abs(stored).max()
+    )
 
 
 def test_pretrained_scores_of_the_sample_images_are_those_its_training_recorded(
@@ -70,4 +70,4 @@ def test_pretrained_scores_of_the_sample_images_are_those_its_training_recorded(
     names = [str(name) for name in GOLDEN["sample_names"]]
     paths = [str(ROOT / "examples" / "images" / name) for name in names]
     scores = load_pretrained(device="cpu").predict(paths)
-    assert_allclose(scores, [recorded[name] for name in names], rtol=RTOL)
+    assert_allclose(scores, [recorded[name] for name in names], rtol=GOLDEN_RTOL)

@@ -25,7 +25,7 @@ from skdeepbiq._regressor import DEFAULT_C, fitted_model
 from skdeepbiq._training import featurizer_to_fit
 from skdeepbiq.exceptions import UnreadableImageWarning
 
-from .conftest import LIVELY, make_images
+from .conftest import GOLDEN_RTOL, LIVELY, make_images
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
 
@@ -475,13 +475,6 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-# The golden file was stored on one machine. Other processors get other BLAS
-# and oneDNN kernels (OpenBLAS picks them per CPU family), which round float32
-# sums differently: across machines predictions agree to float32 rounding, and
-# on one machine they repeat bit for bit.
-GOLDEN_RTOL = 1e-5
 
 
 def _assert_golden(values, expected, name):
