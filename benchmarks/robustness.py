@@ -16,7 +16,7 @@ each model file given, and prints per model and kind:
 Run from the repository root, with the shipped model and any other model
 file (``save_model``; e.g. one fitted with ``skdeepbiq fit``)::
 
-    python benchmarks/robustness.py skdeepbiq/data/clive-mobilenet_v2.npz \\
+    python benchmarks/robustness.py skdeepbiq/data/clive-efficientnet_lite2.npz \\
         other-model.npz --photos 40
 """
 

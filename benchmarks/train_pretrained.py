@@ -1,12 +1,15 @@
 """Train the pretrained default model shipped in ``skdeepbiq/data``.
 
-The model is ``DeepBIQRegressor()`` with the default parameters in force
-when this runs (MobileNetV2 ImageNet multi-level features of 25 random
-224-px crops through the shared trunk, a LinearSVR with ``C =
-skdeepbiq._regressor.DEFAULT_C``, mean of the crop scores), trained on all
-812 photographs of ../shared/data/clive-dev. The fit on all photos runs
-first and is timed (the network runs cold unless ``--memory`` holds its
-features already).
+The model is ``DeepBIQRegressor()`` (``DeepBIQRegressor(fine_tune=True)``
+with ``--fine-tune``) with the default parameters in force when this runs,
+trained on all 812 photographs of ../shared/data/clive-dev: without
+fine-tuning, MobileNetV2 ImageNet multi-level features of 25 random 224-px
+crops through the shared trunk; with it, EfficientNet-Lite2's, of 10 crops
+through the whole tuned network; a LinearSVR with ``C =
+skdeepbiq._regressor.DEFAULT_C``, mean of the crop scores. It is saved as
+``skdeepbiq/data/clive-BACKBONE.npz``. The fit on all photos runs first and
+is timed (the network runs cold unless ``--memory`` holds its features
+already).
 
 It prints, and stores in the file's metadata:
 
@@ -19,17 +22,16 @@ It prints, and stores in the file's metadata:
    in-memory model and again by the model loaded back from the file (they
    must be equal).
 
-With ``--fine-tune`` (the shipped model) the network's tail is tuned first
-(about 10 minutes on a 2-core CPU); ten tuned fits for the figures take
-about 100 minutes there, so ``--accuracy-from`` can take them from the logs
-of ``benchmarks/finetune.py --splits 10`` instead (on a GPU, or several CPU
-runs resumed with ``--first-split``).
+With ``--fine-tune`` (the shipped model) the network is tuned first (about
+20 minutes on a 2-core CPU); ten tuned fits for the figures take hours
+there, so ``--accuracy-from`` takes them from the logs of
+``benchmarks/finetune.py`` (on a GPU, or several CPU runs resumed with
+``--first-split``) instead.
 
-Run from the repository root (``--memory`` reuses cached CNN features; the
-network otherwise runs on 812 x 25 crops, about 3.5 minutes on a 2-core CPU)::
+Run from the repository root (``--memory`` reuses cached CNN features)::
 
-    python benchmarks/train_pretrained.py --fine-tune --memory /work/cache \
-        --accuracy-from benchmarks/results/finetune_h100.log
+    python benchmarks/train_pretrained.py --fine-tune \
+        --accuracy-from benchmarks/results/finetune_cpu_lite2_deep.log
 """
 
 from __future__ import annotations
@@ -71,8 +73,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--memory", default=None, help="CNN feature cache folder")
     parser.add_argument(
         "--output",
-        default=str(ROOT / "skdeepbiq" / "data" / "clive-mobilenet_v2.npz"),
-        help="model file to write (default: %(default)s)",
+        default=None,
+        help="model file to write (default: skdeepbiq/data/clive-BACKBONE.npz)",
     )
     parser.add_argument(
         "--samples",
@@ -183,9 +185,12 @@ def accuracy_from_logs(paths) -> dict:
 def main(argv=None) -> int:
     args = parse_args(argv)
     data = load_manifest(os.path.join(args.clive_dev, "mos.csv"), name="clive-dev")
-    featurizer = default_featurizer().set_params(
+    fine_tune = True if args.fine_tune else None
+    featurizer = default_featurizer(fine_tune).set_params(
         memory=args.memory, device=args.device, verbose=1
     )
+    name = f"clive-{featurizer.backbone}"
+    output = args.output or str(ROOT / "skdeepbiq" / "data" / f"{name}.npz")
     defaults = DeepBIQRegressor().get_params(deep=False)
     defaults.pop("featurizer"), defaults.pop("regressor")
     print(
@@ -194,7 +199,6 @@ def main(argv=None) -> int:
         file=sys.stderr,
     )
 
-    fine_tune = True if args.fine_tune else None
     start = time.perf_counter()  # first, so that the network runs cold
     model = DeepBIQRegressor(featurizer=featurizer, fine_tune=fine_tune)
     model.fit(data.paths, data.y)
@@ -216,7 +220,7 @@ def main(argv=None) -> int:
     samples = sorted(glob.glob(os.path.join(args.samples, "*.jpg")))
     scores = model.predict(samples)
     metadata = {
-        "name": "clive-mobilenet_v2",
+        "name": name,
         "training_set": {
             "name": "clive-dev",
             "description": (
@@ -235,7 +239,7 @@ def main(argv=None) -> int:
             for path, score in zip(samples, scores, strict=True)
         },
     }
-    path = save_model(model, args.output, metadata=metadata)
+    path = save_model(model, output, metadata=metadata)
     reloaded = load_model(path, device=args.device).predict(samples)
     same = np.array_equal(reloaded, scores)
     print(f"saved {path} ({os.path.getsize(path) / 1024:.1f} KB)")

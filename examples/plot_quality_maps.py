@@ -19,8 +19,8 @@ not similar crops.
   (matplotlib: ``pip install skdeepbiq[plot]``), and
   ``skdeepbiq score PHOTOS --maps DIR`` writes one such PNG per photo.
 
-The pretrained default model needs torchvision's MobileNetV2 weights
-(``skdeepbiq weights fetch mobilenet_v2``); without them this example fits a
+The pretrained default model needs EfficientNet-Lite2's ImageNet weights
+(``skdeepbiq weights fetch efficientnet_lite2``); without them this example fits a
 small model with a random network on synthetic images instead, which shows
 the same mechanics with far less meaningful maps. The photos of clive-dev
 are used when the folder is present beside the repository.
@@ -63,7 +63,7 @@ def fit_fallback_model():
 
 try:
     model = load_pretrained()
-    print("Model: the pretrained default (clive-mobilenet_v2)")
+    print("Model: the pretrained default (clive-efficientnet_lite2)")
 except WeightsNotFoundError as error:
     print(f"Model: {error}\n-> a random network fitted on synthetic images")
     model = fit_fallback_model()

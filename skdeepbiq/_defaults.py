@@ -7,7 +7,9 @@
 the defaults' parameters are listed by ``get_params`` as
 ``featurizer__<name>`` and ``regressor__<name>``, and setting one replaces
 None with a fresh default first, so that ``GridSearchCV`` can search
-``regressor__C`` of a default model.
+``regressor__C`` of a default model. The default featurizer depends on
+``fine_tune`` (one configuration without fine-tuning, another with it);
+setting a nested ``featurizer__`` parameter fixes the one in force then.
 """
 
 from __future__ import annotations
@@ -29,19 +31,46 @@ DEFAULT_C = 3e-4
 #: (``benchmarks/accuracy_table.py``).
 DEFAULT_FEATURES = {"layer": "stages", "compute": "trunk"}
 
+#: The same when DeepBIQRegressor fine-tunes: EfficientNet-Lite2's stage
+#: outputs of 10 crops, each through the whole (tuned) network, the most
+#: accurate fine-tuned configuration measured on clive-dev
+#: (``benchmarks/finetune.py``, ``benchmarks/results/finetune_cpu_lite2_deep.log``).
+TUNED_FEATURES = {
+    "backbone": "efficientnet_lite2",
+    "layer": "stages",
+    "n_crops": 10,
+    "compute": "crops",
+}
 
-def default_featurizer() -> CNNCropFeaturizer:
+
+def tunes(fine_tune) -> bool:
+    """Whether a ``fine_tune`` parameter asks for fine-tuning (True or a recipe)."""
+    return fine_tune is not None and fine_tune is not False
+
+
+def default_featurizer(fine_tune=None) -> CNNCropFeaturizer:
     """The featurizer used when ``featurizer=None``.
+
+    Parameters
+    ----------
+    fine_tune : bool, FineTuning or None, default=None
+        The regressor's ``fine_tune``: the default featurizer depends on
+        whether the network is tuned.
 
     Returns
     -------
     featurizer : CNNCropFeaturizer
-        ``CNNCropFeaturizer(**DEFAULT_FEATURES)``: the mean of each stage's
-        output of MobileNetV2 (``layer="stages"``, 1,672 features per crop)
-        over 25 random 224-px crops, computed with the shared trunk
-        (``compute="trunk"``).
+        Without fine-tuning, ``CNNCropFeaturizer(**DEFAULT_FEATURES)``: the
+        mean of each stage's output of MobileNetV2 (``layer="stages"``,
+        1,672 features per crop) over 25 random 224-px crops, computed
+        with the shared trunk (``compute="trunk"``). With it,
+        ``CNNCropFeaturizer(**TUNED_FEATURES)``: the mean of each stage's
+        output of EfficientNet-Lite2 over 10 random 224-px crops, each
+        through the whole network (``compute="crops"``).
     """
-    return CNNCropFeaturizer(**DEFAULT_FEATURES)
+    return CNNCropFeaturizer(
+        **(TUNED_FEATURES if tunes(fine_tune) else DEFAULT_FEATURES)
+    )
 
 
 def default_regressor() -> LinearSVR:
@@ -55,10 +84,10 @@ def default_regressor() -> LinearSVR:
     return LinearSVR(C=DEFAULT_C, epsilon=0.0, max_iter=5000, random_state=0)
 
 
-_FACTORIES = {"featurizer": default_featurizer, "regressor": default_regressor}
+_SUB_ESTIMATORS = ("featurizer", "regressor")
 
 
-def default_sub_estimator(name: str, value):
+def default_sub_estimator(name: str, value, fine_tune=None):
     """``value``, or a new default sub-estimator ``name`` when it is None.
 
     Parameters
@@ -67,13 +96,20 @@ def default_sub_estimator(name: str, value):
         The parameter.
     value : estimator, str or None
         Its value.
+    fine_tune : bool, FineTuning or None, default=None
+        The regressor's ``fine_tune``, on which the default featurizer
+        depends (see :func:`default_featurizer`).
 
     Returns
     -------
     value : estimator or str
         ``value`` itself unless it is None.
     """
-    return _FACTORIES[name]() if value is None else value
+    if value is not None:
+        return value
+    return (
+        default_featurizer(fine_tune) if name == "featurizer" else default_regressor()
+    )
 
 
 class DefaultSubEstimatorsMixin:
@@ -95,10 +131,11 @@ class DefaultSubEstimatorsMixin:
         """
         params = super().get_params(deep=deep)
         if deep:
-            for name, factory in _FACTORIES.items():
+            for name in _SUB_ESTIMATORS:
                 if params[name] is not None:
                     continue  # nested parameters already listed
-                for key, value in factory().get_params(deep=True).items():
+                default = default_sub_estimator(name, None, params["fine_tune"])
+                for key, value in default.get_params(deep=True).items():
                     params[f"{name}__{key}"] = value
         return params
 
@@ -106,7 +143,8 @@ class DefaultSubEstimatorsMixin:
         """Set parameters, including nested ``featurizer__`` / ``regressor__`` ones.
 
         Setting a nested parameter while the sub-estimator is None first
-        replaces None by the default sub-estimator.
+        replaces None by the default sub-estimator, the one for the
+        ``fine_tune`` in force after this call.
 
         Parameters
         ----------
@@ -118,8 +156,9 @@ class DefaultSubEstimatorsMixin:
         self : estimator
             This estimator.
         """
-        for name, factory in _FACTORIES.items():
+        fine_tune = params.get("fine_tune", self.fine_tune)
+        for name in _SUB_ESTIMATORS:
             nested = any(key.startswith(f"{name}__") for key in params)
             if nested and params.get(name, getattr(self, name)) is None:
-                params[name] = factory()
+                params[name] = default_sub_estimator(name, None, fine_tune)
         return super().set_params(**params)

@@ -1,6 +1,6 @@
 """The pretrained models that ship with skdeepbiq, in ``skdeepbiq/data``.
 
-:func:`load_pretrained` loads one (by default ``"clive-mobilenet_v2"``) as a
+:func:`load_pretrained` loads one (by default ``"clive-efficientnet_lite2"``) as a
 fitted :class:`~skdeepbiq.DeepBIQRegressor`; :func:`pretrained_path` gives
 its file and :func:`model_metadata` what the file says about it. The files
 are found beside this module (``Path(__file__).parent / "data"``), not
@@ -16,8 +16,8 @@ from ._model_file import read_model_file
 from ._model_io import load_model, save_model
 
 #: Pretrained models shipped in ``skdeepbiq/data``: name -> file name.
-PRETRAINED = {"clive-mobilenet_v2": "clive-mobilenet_v2.npz"}
-DEFAULT_PRETRAINED = "clive-mobilenet_v2"
+PRETRAINED = {"clive-efficientnet_lite2": "clive-efficientnet_lite2.npz"}
+DEFAULT_PRETRAINED = "clive-efficientnet_lite2"
 #: The folder of the shipped model files.
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -57,7 +57,7 @@ def pretrained_path(name=DEFAULT_PRETRAINED):
 
     Parameters
     ----------
-    name : str, default="clive-mobilenet_v2"
+    name : str, default="clive-efficientnet_lite2"
         One of :data:`PRETRAINED`.
 
     Returns
@@ -85,10 +85,11 @@ def load_pretrained(
 ):
     """Load a pretrained quality model: score photos without training.
 
-    ``"clive-mobilenet_v2"`` is :class:`DeepBIQRegressor` with its default
-    parameters and ``fine_tune=True`` (MobileNetV2 with its ImageNet
-    weights and its tail fine-tuned; multi-level features of 25 random
-    224-px crops, standardised, a linear SVR, mean of the crop scores),
+    ``"clive-efficientnet_lite2"`` is :class:`DeepBIQRegressor` with its
+    default parameters and ``fine_tune=True`` (EfficientNet-Lite2 with its
+    ImageNet weights, its blocks from the first stride-16 layer on
+    fine-tuned; the mean of each stage's output over 10 random 224-px crops,
+    standardised, a linear SVR, mean of the crop scores),
     tuned and trained on 812
     photographs of the LIVE In the Wild Image Quality Challenge Database
     (D. Ghadiyaram and A. C. Bovik, 2015; see
@@ -99,7 +100,7 @@ def load_pretrained(
 
     Parameters
     ----------
-    name : str, default="clive-mobilenet_v2"
+    name : str, default="clive-efficientnet_lite2"
         Which pretrained model (see :data:`PRETRAINED`).
     device : str, default="auto"
         Featurizer device: ``"auto"``, ``"cpu"``, ``"cuda"``, ...
@@ -125,8 +126,8 @@ def load_pretrained(
     Raises
     ------
     WeightsNotFoundError
-        When torchvision's mobilenet_v2 weights are not cached and cannot be
-        downloaded; run ``skdeepbiq weights fetch mobilenet_v2``.
+        When the ImageNet weights of EfficientNet-Lite2 are not cached and
+        cannot be downloaded; run ``skdeepbiq weights fetch efficientnet_lite2``.
 
     Examples
     --------

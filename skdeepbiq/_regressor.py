@@ -56,12 +56,13 @@ class DeepBIQRegressor(
     Parameters
     ----------
     featurizer : CNNCropFeaturizer, "precomputed" or None, default=None
-        Turns images into crop features; None means
-        ``CNNCropFeaturizer(layer="stages", compute="trunk")``, the most
-        accurate features measured on clive-dev. ``"precomputed"``: ``X``
-        holds crop features, of shape (n_images, n_crops,
-        n_features_per_crop), e.g. a featurizer's output reshaped to
-        ``(len(X), n_crops_, -1)``, or (n_images, n_features) for one crop.
+        Turns images into crop features; None means the most accurate
+        measured on clive-dev: ``CNNCropFeaturizer(layer="stages",
+        compute="trunk")`` (MobileNetV2) untuned, and with ``fine_tune``
+        ``CNNCropFeaturizer(backbone="efficientnet_lite2", layer="stages",
+        n_crops=10, compute="crops")``. ``"precomputed"``: ``X`` holds crop
+        features, of shape (n_images, n_crops, n_features_per_crop), e.g. a
+        featurizer's output reshaped to ``(len(X), n_crops_, -1)``.
     regressor : regressor, default=None
         Maps crop (or pooled) features to scores. None means
         ``LinearSVR(C=3e-4, epsilon=0.0, max_iter=5000, random_state=0)``;
@@ -96,7 +97,8 @@ class DeepBIQRegressor(
     fine_tune : bool or FineTuning, default=None
         Fine-tune the CNN on the training images and scores before
         extracting features (DeepBIQ's Exp III): True for
-        :class:`FineTuning`'s defaults, or a :class:`FineTuning`. A shorthand
+        :class:`FineTuning`'s defaults, or a :class:`FineTuning` (and, with
+        ``featurizer=None``, EfficientNet-Lite2 features; see ``featurizer``). A shorthand
         for the featurizer's own ``fine_tune``, which does the work: ``fit``
         hands it to its featurizer's clone. None keeps the featurizer's
         setting; setting both to different recipes is an error. Inside
@@ -135,7 +137,7 @@ class DeepBIQRegressor(
     ``featurizer__backbone``, ...) and ``regressor__<name>`` (the SVR's
     ``regressor__C``, ``regressor__epsilon``, on the standardised target
     scale). They work when ``featurizer`` or ``regressor`` is None: setting
-    one replaces None with the default first.
+    one replaces None with the default first (for the ``fine_tune`` then set).
 
     Examples
     --------
@@ -205,9 +207,7 @@ class DeepBIQRegressor(
             The fitted model.
         """
         self._validate_params()
-        featurizer = featurizer_to_fit(
-            default_sub_estimator("featurizer", self.featurizer), self.fine_tune
-        )
+        featurizer = featurizer_to_fit(self.featurizer, self.fine_tune)
         features, y = training_features(
             featurizer, X, y, skip_unreadable=self.skip_unreadable
         )

@@ -109,6 +109,20 @@ def mobilenet_weights_cached():
         )
 
 
+@pytest.fixture(scope="session")
+def pretrained_weights_cached():
+    """Skip unless the ImageNet weights of the pretrained default's backbone are cached."""
+    from skdeepbiq._backbones import model_weights, weights_file
+    from skdeepbiq._pretrained import DEFAULT_PRETRAINED, model_metadata
+
+    config = model_metadata(DEFAULT_PRETRAINED)["config"]["featurizer"]
+    backbone = config.get("backbone", "mobilenet_v2")
+    if not Path(weights_file(model_weights(backbone).IMAGENET1K_V1)).exists():
+        pytest.skip(
+            f"{backbone} weights not cached: skdeepbiq weights fetch {backbone}"
+        )
+
+
 @pytest.fixture
 def count_forward(monkeypatch):
     """Count the crops that go through the network."""

@@ -236,7 +236,7 @@ def test_missing_weights_tell_which_command_fetches_them(tmp_path, monkeypatch, 
     image = tmp_path / "a.png"
     Image.fromarray(make_images(1)[0]).save(image)
     assert main(["score", str(image), "-q"]) == 1
-    assert "skdeepbiq weights fetch mobilenet_v2" in capsys.readouterr().err
+    assert "skdeepbiq weights fetch efficientnet_lite2" in capsys.readouterr().err
 
 
 def test_weights_fetch_downloads_from_torchvisions_address_with_its_hash(
@@ -303,25 +303,27 @@ def test_installed_console_script_runs(trained):
     assert read_csv(done.stdout)[0]["path"].endswith("img1.png")
 
 
-def test_score_with_the_pretrained_default(mobilenet_weights_cached):
+def test_score_with_the_pretrained_default(pretrained_weights_cached):
     names = ["0-original.jpg", "6-jpeg-strong.jpg"]
     done = run_cli("score", *names, "--device", "cpu", cwd=SAMPLES)
     assert done.returncode == 0, done.stderr
-    assert "mobilenet_v2 features" in done.stderr  # the progress bar
+    assert "efficientnet_lite2 features" in done.stderr  # the progress bar
     rows = read_csv(done.stdout)
-    expected = model_metadata("clive-mobilenet_v2")["sample_scores"]
+    expected = model_metadata("clive-efficientnet_lite2")["sample_scores"]
     for row, name in zip(rows, names, strict=True):
         assert row["path"] == name
         assert float(row["score"]) == pytest.approx(expected[name], abs=0.01)
 
 
-def test_fit_defaults_are_the_default_models_features():
+@pytest.mark.parametrize("tune", [[], ["--fine-tune"]])
+def test_fit_defaults_are_the_default_models_features(tune):
     from skdeepbiq._defaults import default_featurizer
     from skdeepbiq.cli import fit as fit_command
 
-    args = build_parser().parse_args(["fit", "m.csv", "--output", "m.npz"])
+    args = build_parser().parse_args(["fit", "m.csv", "--output", "m.npz", *tune])
     made = fit_command.make_featurizer(args).get_params()
-    expected = default_featurizer().get_params()
+    # DeepBIQRegressor(fine_tune=True) picks another default featurizer
+    expected = default_featurizer(fine_tune=bool(tune)).get_params()
     for name in ("backbone", "weights", "layer", "spatial_pooling", "n_crops",
                  "crop_size", "crops", "max_side", "compute", "random_state"):  # fmt: skip
         assert made[name] == expected[name], name

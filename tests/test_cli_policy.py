@@ -110,7 +110,7 @@ def test_manifest_problems_follow_the_exit_code_policy(
     if command == "fit":
         argv = ["fit", str(path), "-o", str(tmp_path / "m.npz"), *TINY]
     else:
-        argv = ["evaluate", "clive-mobilenet_v2", str(path), "-q"]
+        argv = ["evaluate", "clive-efficientnet_lite2", str(path), "-q"]
     assert main(argv) == code
     assert message in capsys.readouterr().err
 
@@ -165,12 +165,23 @@ def test_missing_weights_without_an_offline_source_name_the_file_and_folder_only
 
 
 def test_missing_mobilenet_weights_name_the_file_folder_and_fetch_command(
+    manifest, tmp_path, offline, capsys
+):
+    # fit's default backbone without fine-tuning is MobileNetV2
+    assert main(["fit", str(manifest), "-o", str(tmp_path / "m.npz"), "-q"]) == 1
+    error = " ".join(capsys.readouterr().err.split())
+    assert "mobilenet_v2-b0353104.pth" in error
+    assert f"in the folder {offline}" in error
+    assert "`skdeepbiq weights fetch mobilenet_v2`" in error
+
+
+def test_missing_weights_of_the_pretrained_default_name_its_fetch_command(
     tmp_path, offline, capsys
 ):
     image = tmp_path / "a.png"
     Image.fromarray(make_images(1)[0]).save(image)
     assert main(["score", str(image), "-q"]) == 1
     error = " ".join(capsys.readouterr().err.split())
-    assert "mobilenet_v2-b0353104.pth" in error
+    assert "efficientnet-lite2-9656183e.pth" in error
     assert f"in the folder {offline}" in error
-    assert "`skdeepbiq weights fetch mobilenet_v2`" in error
+    assert "`skdeepbiq weights fetch efficientnet_lite2`" in error

@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.model_selection import ShuffleSplit, cross_validate
 from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
@@ -51,18 +52,28 @@ def test_class_weights_are_max_count_over_class_count():
     np.testing.assert_allclose(class_weights(classes), [3.0, 1.0, 1.5, 0.0, 0.0])
 
 
-def test_fine_tuning_changes_the_tail_and_keeps_the_trunk(images, scores):
+@pytest.mark.parametrize(
+    "trainable, last_kept, first_tuned",
+    [(None, 7, 8), ("deep", 7, 8), ("tail", 13, 14)],  # None: the default
+)
+def test_fine_tuning_changes_the_trainable_blocks_and_keeps_the_trunk(
+    images, scores, trainable, last_kept, first_tuned
+):
     plain = CNNCropFeaturizer(**SMALL, compute="trunk").fit(images)
-    featurizer = tuned(images, scores)
+    recipe = (
+        QUICK if trainable is None else clone(QUICK).set_params(trainable=trainable)
+    )
+    featurizer = CNNCropFeaturizer(**SMALL, fine_tune=recipe).fit(images, scores)
     before = dict(plain.network_.model.named_parameters())
     after = dict(featurizer.network_.model.named_parameters())
     assert torch.equal(before["features.0.0.weight"], after["features.0.0.weight"])
-    assert torch.equal(
-        before["features.13.conv.0.0.weight"], after["features.13.conv.0.0.weight"]
-    )
-    assert not torch.equal(
-        before["features.18.0.weight"], after["features.18.0.weight"]
-    )
+    kept, changed = f"features.{last_kept}.conv.0.0.weight", "features.18.0.weight"
+    assert torch.equal(before[kept], after[kept])
+    assert not torch.equal(before[changed], after[changed])
+    first = f"features.{first_tuned}.conv.0.0.weight"
+    assert not torch.equal(before[first], after[first])
+    assert len(featurizer.fine_tuning_history_["loss"]) == 2
+    assert not np.allclose(featurizer.transform(images), plain.transform(images))
     assert len(featurizer.fine_tuning_history_["loss"]) == 2
     assert not np.allclose(featurizer.transform(images), plain.transform(images))
 

@@ -82,7 +82,7 @@ def test_mirrored_trunk_maps_are_the_trunk_of_the_flipped_image(images, scores):
         featurizer.fit(images, scores)
     flipped = np.concatenate(seen["flipped"])
     assert 0 < flipped.sum() < len(flipped)
-    trunk, _ = split_network("mobilenet_v2", plain.network_.model)
+    trunk, _ = split_network("mobilenet_v2", plain.network_.model, deep=True)
     image = torch.as_tensor(images[3]).permute(2, 0, 1).flip(-1)[None] / 255.0
     mean = torch.tensor(plain.mean_).view(1, 3, 1, 1)
     std = torch.tensor(plain.std_).view(1, 3, 1, 1)
@@ -237,9 +237,10 @@ def test_deep_fine_tuning_trains_from_the_first_stride_16_layer(images, tmp_path
     recipe = dict(epochs=1, crops_per_image=2, learning_rate=0.05)
     deep = FineTuning(**recipe, trainable="deep")
     plain = CNNCropFeaturizer(**params).fit(images).transform(images)
-    # The default tail's trunk maps come first into the cache: deep tuning
-    # must not take them for its own, shorter trunk's.
-    CNNCropFeaturizer(**params, fine_tune=FineTuning(**recipe)).fit(images, y)
+    # The tail's trunk maps come first into the cache: deep tuning must not
+    # take them for its own, shorter trunk's.
+    tail = FineTuning(**recipe, trainable="tail")
+    CNNCropFeaturizer(**params, fine_tune=tail).fit(images, y)
     featurizer = CNNCropFeaturizer(**params, fine_tune=deep).fit(images, y)
     blocks = {int(name.split(".")[2]) for name in featurizer.tuned_weights()}
     assert min(blocks) == 8 and max(blocks) == 18

@@ -61,12 +61,12 @@ def test_clive_features_are_the_stored_ones(mobilenet_weights_cached):
 
 
 def test_pretrained_scores_of_the_sample_images_are_those_its_training_recorded(
-    mobilenet_weights_cached,
+    pretrained_weights_cached,
 ):
     # The pretrained model was retrained with new defaults (issue 15), so the
     # scores stored in golden.npz before the restructuring no longer apply;
     # benchmarks/train_pretrained.py records the scores it computed.
-    recorded = model_metadata("clive-mobilenet_v2")["sample_scores"]
+    recorded = model_metadata("clive-efficientnet_lite2")["sample_scores"]
     names = [str(name) for name in GOLDEN["sample_names"]]
     paths = [str(ROOT / "examples" / "images" / name) for name in names]
     scores = load_pretrained(device="cpu").predict(paths)

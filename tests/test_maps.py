@@ -258,7 +258,7 @@ def damaged_half_image(damage: str) -> np.ndarray:
 
 @pytest.mark.parametrize("damage", ["blur", "noise"])
 def test_pretrained_map_is_lower_over_the_damaged_half(
-    mobilenet_weights_cached, damage
+    pretrained_weights_cached, damage
 ):
     model = load_pretrained(device="cpu")
     image = damaged_half_image(damage)  # 320 x 640: 10 grid crops of 224 px

@@ -192,7 +192,7 @@ def test_load_model_passes_each_runtime_parameter_to_the_featurizer(tmp_path, na
 
 @pytest.mark.parametrize("name", sorted(RUNTIME))
 def test_load_pretrained_passes_each_runtime_parameter_to_the_featurizer(
-    tmp_path, name, mobilenet_weights_cached
+    tmp_path, name, pretrained_weights_cached
 ):
     value = runtime_value(name, tmp_path)
     model = load_pretrained(**{name: value})
@@ -236,7 +236,7 @@ def test_pretrained_model_is_found_from_a_folder_holding_an_empty_skdeepbiq_fold
         sys.path.insert(1, {str(ROOT)!r})  # after the working directory
         from skdeepbiq._pretrained import model_metadata, pretrained_path
         print(pretrained_path())
-        print(model_metadata("clive-mobilenet_v2")["training_set"]["n_images"])
+        print(model_metadata("clive-efficientnet_lite2")["training_set"]["n_images"])
         """
     )
     result = subprocess.run(
@@ -249,7 +249,7 @@ def test_pretrained_model_is_found_from_a_folder_holding_an_empty_skdeepbiq_fold
     )
     assert result.returncode == 0, result.stderr
     path, n_images = result.stdout.split()
-    assert Path(path) == ROOT / "skdeepbiq" / "data" / "clive-mobilenet_v2.npz"
+    assert Path(path) == ROOT / "skdeepbiq" / "data" / "clive-efficientnet_lite2.npz"
     assert n_images == "812"
 
 

@@ -160,9 +160,9 @@ def test_load_model_refuses_files_that_are_not_models(tmp_path):
 
 
 def test_pretrained_is_the_default_configuration_fine_tuned_on_clive_dev():
-    info = model_metadata("clive-mobilenet_v2")
+    info = model_metadata("clive-efficientnet_lite2")
     config = info["config"]
-    defaults = default_featurizer().get_params()
+    defaults = default_featurizer(fine_tune=True).get_params()
     for name in ("backbone", "weights", "layer", "n_crops", "crop_size", "crops",
                  "compute", "spatial_pooling", "max_side"):  # fmt: skip
         assert config["featurizer"].get(name, defaults[name]) == defaults[name], name
@@ -191,7 +191,7 @@ def test_pretrained_is_the_default_configuration_fine_tuned_on_clive_dev():
 
 
 def test_unknown_pretrained_name_is_refused():
-    with pytest.raises(ValueError, match="clive-mobilenet_v2"):
+    with pytest.raises(ValueError, match="clive-efficientnet_lite2"):
         load_pretrained("imagenet-resnet")
 
 
@@ -205,16 +205,16 @@ def test_load_pretrained_without_weights_says_which_command_fetches_them(
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     with pytest.raises(
-        WeightsNotFoundError, match="skdeepbiq weights fetch mobilenet_v2"
+        WeightsNotFoundError, match="skdeepbiq weights fetch efficientnet_lite2"
     ):
         load_pretrained()
 
 
 def test_load_pretrained_reproduces_the_trained_models_scores(
-    mobilenet_weights_cached,
+    pretrained_weights_cached,
 ):
     """The scores the in-memory model gave when it was trained (kept in the file)."""
-    expected = model_metadata("clive-mobilenet_v2")["sample_scores"]
+    expected = model_metadata("clive-efficientnet_lite2")["sample_scores"]
     names = ["0-original.jpg", "2-blur-strong.jpg"]
     model = load_pretrained(device="cpu")
     scores = model.predict([str(SAMPLES / name) for name in names])
@@ -223,7 +223,7 @@ def test_load_pretrained_reproduces_the_trained_models_scores(
 
 
 def test_sample_scores_fall_with_damage():
-    scores = model_metadata("clive-mobilenet_v2")["sample_scores"]
+    scores = model_metadata("clive-efficientnet_lite2")["sample_scores"]
     assert set(scores) == {path.name for path in SAMPLES.glob("*.jpg")}
     for damage in ("blur", "noise", "jpeg"):
         light = next(v for k, v in scores.items() if f"{damage}-light" in k)

@@ -114,6 +114,31 @@ def test_nested_parameter_names_reach_featurizer_and_svr():
     assert other.regressor is None and other.get_params()["regressor__C"] == DEFAULT_C
 
 
+@pytest.mark.parametrize("fine_tune", [True, FineTuning(trainable="tail")])
+def test_the_default_featurizer_of_a_tuned_model_is_efficientnet_lite2(fine_tune):
+    # the most accurate configuration measured with fine-tuning differs from
+    # the one without (benchmarks/results/finetune_cpu_lite2_deep.log)
+    tuned = {"backbone": "efficientnet_lite2", "n_crops": 10, "compute": "crops"}
+    untuned = {"backbone": "mobilenet_v2", "n_crops": 25, "compute": "trunk"}
+    for model, expected in [
+        (DeepBIQRegressor(fine_tune=fine_tune), tuned),
+        (DeepBIQRegressor(fine_tune=False), untuned),
+        (DeepBIQRegressor(), untuned),
+    ]:
+        params = model.get_params()
+        assert {k: params[f"featurizer__{k}"] for k in expected} == expected
+        assert (
+            featurizer_to_fit(None, model.fine_tune).get_params()["backbone"]
+            == (expected["backbone"])
+        )
+    # a nested parameter fixes the default for the fine_tune in force after it
+    later = DeepBIQRegressor().set_params(fine_tune=fine_tune, featurizer__verbose=1)
+    assert later.featurizer.backbone == "efficientnet_lite2"
+    assert later.featurizer.verbose == 1
+    earlier = DeepBIQRegressor().set_params(featurizer__verbose=1)
+    assert earlier.set_params(fine_tune=True).featurizer.backbone == "mobilenet_v2"
+
+
 def test_set_params_never_mutates_a_shared_default():
     first, second = DeepBIQRegressor(), DeepBIQRegressor()
     first.set_params(regressor__C=9.0)

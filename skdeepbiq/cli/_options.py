@@ -180,12 +180,18 @@ def add_c_option(parser: argparse.ArgumentParser, **kwargs) -> None:
     )
 
 
-def add_backbone_options(parser: argparse.ArgumentParser) -> None:
-    """``--backbone``, ``--weights``, ``--crop-size`` and ``--random-state``."""
+def add_backbone_options(
+    parser: argparse.ArgumentParser, backbone="mobilenet_v2", backbone_help=None
+) -> None:
+    """``--backbone``, ``--weights``, ``--crop-size`` and ``--random-state``.
+
+    ``backbone`` is ``--backbone``'s default, and ``backbone_help`` what the
+    help says of it (the default itself unless given).
+    """
     parser.add_argument(
         "--backbone",
-        default="mobilenet_v2",
-        help="torchvision model (default: %(default)s)",
+        default=backbone,
+        help=f"torchvision model (default: {backbone_help or '%(default)s'})",
     )
     parser.add_argument(
         "--weights",

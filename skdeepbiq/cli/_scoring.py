@@ -21,7 +21,7 @@ IMAGE_EXTENSIONS = (
 
 #: The default ``--model``: ``skdeepbiq._pretrained.DEFAULT_PRETRAINED``,
 #: spelled out so that parsing imports no torch (a test checks they agree).
-DEFAULT_MODEL = "clive-mobilenet_v2"
+DEFAULT_MODEL = "clive-efficientnet_lite2"
 
 
 # Images ----------------------------------------------------------------------

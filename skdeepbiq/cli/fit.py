@@ -44,12 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", required=True, metavar="MODEL", help="model file (.npz)"
     )
-    add_backbone_options(parser)
+    add_backbone_options(
+        parser, None, "mobilenet_v2; efficientnet_lite2 with --fine-tune"
+    )
     parser.add_argument(
         "--n-crops",
         type=positive_int,
-        default=25,
-        help="crops per image (default: %(default)s)",
+        default=None,
+        help="crops per image (default: 25; 10 with --fine-tune)",
     )
     parser.add_argument(
         "--layer",
@@ -64,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="'trunk': the convolutional trunk once per image, crops as "
         "windows of its maps; 'crops': every crop through the whole network "
-        "(default: trunk, crops with --crops whole)",
+        "(default: trunk; crops with --crops whole or --fine-tune)",
     )
     parser.add_argument(
         "--max-side",
@@ -86,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         const="regression",
         choices=("regression", "classes"),
         default=None,
-        help="fine-tune the network's tail on these images first, with "
+        help="fine-tune the network on these images first, with "
         "FineTuning()'s recipe: on the scores ('regression', the default "
         "when the option is given alone) or on the paper's five classes "
         "(default: no fine-tuning)",
@@ -108,19 +110,26 @@ def _layer(value: str):
 
 
 def make_featurizer(args: argparse.Namespace):
-    """The featurizer of ``skdeepbiq fit``'s options."""
-    from .. import CNNCropFeaturizer
+    """The featurizer of ``skdeepbiq fit``'s options.
 
+    Options left unset take the default featurizer's values, those of a
+    tuned model with ``--fine-tune`` (as ``DeepBIQRegressor`` does).
+    """
+    from .. import CNNCropFeaturizer
+    from .._defaults import default_featurizer
+
+    default = default_featurizer(args.fine_tune is not None).get_params()
+    whole = args.crops == "whole"
     return CNNCropFeaturizer(
-        backbone=args.backbone,
+        backbone=args.backbone or default["backbone"],
         weights=args.weights,
         layer=_layer(args.layer),
         spatial_pooling=args.spatial_pooling,
-        n_crops=args.n_crops,
+        n_crops=args.n_crops or default["n_crops"],
         crop_size=args.crop_size,
         crops=args.crops,
         max_side=args.max_side,
-        compute=args.compute or ("crops" if args.crops == "whole" else "trunk"),
+        compute=args.compute or ("crops" if whole else default["compute"]),
         random_state=args.random_state,
         **runtime_params(args),
     )
