@@ -5,8 +5,9 @@ Score a folder of photos with the pretrained model
 
 :func:`~skdeepbiq.load_pretrained` returns a fitted
 :class:`~skdeepbiq.DeepBIQRegressor` that needs no training data: the default
-model (MobileNetV2 ImageNet features of 25 random 224-px crops, a linear SVR,
-the mean of the crop scores) trained on the 812 photos of clive-dev. Its
+model (EfficientNet-Lite2, fine-tuned; its stages' features of 10 random
+224-px crops, a linear SVR, the mean of the crop scores) trained on the 812
+photos of clive-dev. Its
 scores are on CLIVE's MOS scale: 0 to 100, higher is better.
 
 Here it scores ``examples/images``: one photograph and six damaged versions of
@@ -72,10 +73,11 @@ else:
 # Scores
 # ------
 # ``predict`` takes paths, PIL images or arrays and returns one score per
-# image. The MobileNetV2 weights come from torch's cache (``skdeepbiq weights
-# fetch mobilenet_v2`` puts them there once); the model file holds only the
-# SVR and the feature scaling. ``memory`` caches the features of each image,
-# so the crop scores below reuse them.
+# image. The ImageNet weights of EfficientNet-Lite2 come from torch's cache
+# (``skdeepbiq weights fetch efficientnet_lite2`` puts them there once); the
+# model file holds the tuned blocks, the SVR and the feature scaling.
+# ``memory`` caches the features of each image, so the crop scores below reuse
+# them.
 from skdeepbiq import load_pretrained
 
 cache = TemporaryDirectory(prefix="skdeepbiq-scores-")
@@ -102,12 +104,14 @@ plt.show()
 # %%
 # Scores against the strength of the damage
 # -----------------------------------------
-# Each image's score is the mean of its 25 crop scores;
+# Each image's score is the mean of its crop scores (10 random crops with the
+# pretrained model);
 # :meth:`~skdeepbiq.DeepBIQRegressor.predict_crops` returns them, and their
-# spread (the bars: the 25th to 75th percentile) shows how much the model's
-# opinion varies over the image.
+# spread (the bars: the lowest to the highest) shows how much the model's
+# opinion varies over the image. (Percentiles would not do: with a skewed
+# handful of crops the mean can fall outside the middle half.)
 crop_scores = model.predict_crops(paths)
-lower, upper = np.percentile(crop_scores, [25, 75], axis=1)
+lower, upper = crop_scores.min(axis=1), crop_scores.max(axis=1)
 original = damage.index("original")
 fig, ax = plt.subplots(figsize=(6, 4))
 for offset, kind in zip((-0.06, 0.0, 0.06), ("blur", "noise", "jpeg"), strict=True):
