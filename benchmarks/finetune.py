@@ -13,7 +13,8 @@ instead tunes once on every image, test images included, and fits only the
 SVR per split: the paper's protocol as it reads, to measure its leakage.
 ``--load-models DIR`` fits nothing and scores the split models that
 ``--save-models DIR`` saved, printing their test predictions as a fit does
-(``benchmarks/ensemble.py`` reads them).
+(``benchmarks/ensemble.py`` reads them); with ``--test-crops N`` the same
+models score N random crops per test photo instead of their own number.
 
 Every parameter of :class:`~skdeepbiq.FineTuning` has a flag, so that
 variants of the recipe can be measured (``--objective``, ``--epochs``,
@@ -27,6 +28,7 @@ Run::
     python benchmarks/finetune.py --lr-decay 0.7 --validation-fraction 0.1
     python benchmarks/finetune.py --full-fit
     python benchmarks/finetune.py --leaky --splits 10 --cache ~/.cache/skdeepbiq
+    python benchmarks/finetune.py --splits 10 --load-models DIR --test-crops 25
 """
 
 import argparse
@@ -123,6 +125,14 @@ def main():
         "--save-models saved",
     )
     parser.add_argument(
+        "--test-crops",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --load-models: score N random crops per test photo instead "
+        "of the model's own number (the same tuned network and SVR)",
+    )
+    parser.add_argument(
         "--backbone",
         default=None,
         help="the featurizer's backbone (default: the default model's), for "
@@ -198,6 +208,8 @@ def main():
             continue
         if args.load_models:
             model = load_model(f"{args.load_models}/split{number}.npz")
+            if args.test_crops:
+                model = with_test_crops(model, args.test_crops)
             row = tested(model, paths, mos, test)
         else:
             baseline = None
@@ -214,7 +226,7 @@ def main():
     print(f"median over {len(rows)} splits: {describe(medians)}")
     # saved models carry their own recipe; the command line's is not theirs
     source = (
-        {"models": args.load_models}
+        {"models": args.load_models, "test_crops": args.test_crops}
         if args.load_models
         else {"recipe": recipe.get_params()}
     )
@@ -272,6 +284,23 @@ def evaluate_split(baseline, fine_tuned, paths, mos, train, test) -> dict:
     row["fit_seconds"] = time.perf_counter() - start
     row["history"] = fine_tuned.featurizer_.fine_tuning_history_
     return row | tested(fine_tuned, paths, mos, test)
+
+
+def with_test_crops(model, n_crops):
+    """A fitted model that scores ``n_crops`` random crops per photo at prediction.
+
+    With prediction fusion the SVR scores each crop on its own and the
+    photo's score is their mean, so the trained model applies unchanged to
+    more (or fewer) crops; only the fitted crop count changes. The crops
+    are drawn with the featurizer's seed.
+    """
+    if model.fusion != "prediction" or model.featurizer_.crops != "random":
+        raise SystemExit("--test-crops needs prediction fusion and random crops")
+    featurizer = model.featurizer_.set_params(n_crops=n_crops)
+    featurizer.n_crops_ = n_crops
+    featurizer.n_features_out_ = n_crops * featurizer.n_features_per_crop_
+    model.n_crops_ = n_crops
+    return model
 
 
 def tested(fine_tuned, paths, mos, test) -> dict:
