@@ -14,9 +14,11 @@ setting a nested ``featurizer__`` parameter fixes the one in force then.
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.svm import LinearSVR
 
 from ._featurizer import CNNCropFeaturizer
+from ._finetune import FineTuning
 
 #: Default ``C`` of the LinearSVR on standardised features and targets,
 #: chosen on clive-dev with the default featurizer among 3e-5, 1e-4, 3e-4
@@ -44,8 +46,16 @@ TUNED_FEATURES = {
 
 
 def tunes(fine_tune) -> bool:
-    """Whether a ``fine_tune`` parameter asks for fine-tuning (True or a recipe)."""
-    return fine_tune is not None and fine_tune is not False
+    """Whether a ``fine_tune`` parameter asks for fine-tuning (True or a recipe).
+
+    The same reading as :func:`~skdeepbiq._finetune.check_fine_tuning`'s,
+    without its validation: NumPy booleans count as booleans, and a value
+    that is neither a boolean nor a recipe (which ``fit`` refuses) does not
+    tune.
+    """
+    if isinstance(fine_tune, FineTuning):
+        return True
+    return isinstance(fine_tune, bool | np.bool_) and bool(fine_tune)
 
 
 def default_featurizer(fine_tune=None) -> CNNCropFeaturizer:

@@ -179,6 +179,25 @@ def test_defaults_shown_in_the_help_are_those_that_apply():
         assert f"(default: {default}" in help_of(reproduce_parser, dest)
 
 
+def test_fit_help_states_the_default_and_the_tuned_featurizers_values():
+    # The help keeps these as literals so that it imports no torch; they
+    # must follow the regressor's defaults (_defaults.py) when those change.
+    from skdeepbiq import CNNCropFeaturizer
+    from skdeepbiq._defaults import DEFAULT_FEATURES, TUNED_FEATURES
+
+    fit = parser_of("fit")
+    plain = {**CNNCropFeaturizer().get_params(), **DEFAULT_FEATURES}
+    tuned = {**CNNCropFeaturizer().get_params(), **TUNED_FEATURES}
+    for dest, option in (("backbone", "backbone"), ("n_crops", "n_crops")):
+        shown = re.search(r"default: (\S+); (\S+) with --fine-tune", help_of(fit, dest))
+        assert shown.groups() == (str(plain[option]), str(tuned[option]))
+    shown = re.search(
+        r"default: (\S+); (\S+) with --crops whole or --fine-tune",
+        help_of(fit, "compute"),
+    )
+    assert shown.groups() == (plain["compute"], tuned["compute"])
+
+
 def test_reproduce_passes_only_the_options_given(monkeypatch, tmp_path, capsys):
     """Absent options (--C among them) leave reproduce()'s own defaults."""
     import skdeepbiq.reproduce

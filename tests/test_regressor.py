@@ -114,7 +114,7 @@ def test_nested_parameter_names_reach_featurizer_and_svr():
     assert other.regressor is None and other.get_params()["regressor__C"] == DEFAULT_C
 
 
-@pytest.mark.parametrize("fine_tune", [True, FineTuning(trainable="tail")])
+@pytest.mark.parametrize("fine_tune", [True, np.True_, FineTuning(trainable="tail")])
 def test_the_default_featurizer_of_a_tuned_model_is_efficientnet_lite2(fine_tune):
     # the most accurate configuration measured with fine-tuning differs from
     # the one without (benchmarks/results/finetune_cpu_lite2_deep.log)
@@ -123,6 +123,7 @@ def test_the_default_featurizer_of_a_tuned_model_is_efficientnet_lite2(fine_tune
     for model, expected in [
         (DeepBIQRegressor(fine_tune=fine_tune), tuned),
         (DeepBIQRegressor(fine_tune=False), untuned),
+        (DeepBIQRegressor(fine_tune=np.False_), untuned),
         (DeepBIQRegressor(), untuned),
     ]:
         params = model.get_params()
