@@ -83,18 +83,23 @@ def test_features_equal_the_single_process_run_exactly(
         np.testing.assert_array_equal(features, reference)
 
 
-def test_work_is_spread_over_both_workers(client, image_paths):
+def test_the_featurizer_is_broadcast_so_either_worker_can_take_any_partition(
+    client, image_paths
+):
     featurizer = CNNCropFeaturizer(**SMALL).fit(image_paths)
     featurize(featurizer, image_paths, client=client, partition_size=1)
-    # the scattered featurizer lives on both workers, with its network built
-    built = client.run(
-        lambda dask_worker: sum(
-            "_device_networks" in getattr(value, "__dict__", {})
+    # one copy of the fitted featurizer on each worker; which worker runs
+    # which partition is the scheduler's choice (under load one may take
+    # them all), so only the workers that ran a partition built the network
+    held = client.run(
+        lambda dask_worker: [
+            "_device_networks" in vars(value)
             for value in dask_worker.data.values()
             if isinstance(value, CNNCropFeaturizer)
-        )
+        ]
     )
-    assert sorted(built.values()) == [1, 1]
+    assert sorted(len(copies) for copies in held.values()) == [1, 1]
+    assert any(built for copies in held.values() for built in copies)
 
 
 def test_torch_threads_sets_the_workers_thread_count_and_dask_malloc_warns(
