@@ -31,9 +31,10 @@ import numpy as np
 from _common import load_clive_dev
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import ShuffleSplit, cross_validate
-from sklearn.svm import SVR, LinearSVR
+from sklearn.svm import SVR
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq._defaults import default_regressor
 from skdeepbiq.metrics import SCORERS
 
 STAGES = dict(layer="stages", spatial_pooling="mean_std")
@@ -78,7 +79,7 @@ FEATURES = {
 
 
 def _svr(C):
-    return LinearSVR(C=C, epsilon=0.0, max_iter=5000, random_state=0)
+    return default_regressor().set_params(C=C)
 
 
 #: Regressor configurations: name -> DeepBIQRegressor parameters.

@@ -36,12 +36,13 @@ import numpy as np
 from _common import load_clive_dev
 from sklearn.base import clone
 from sklearn.model_selection import ShuffleSplit
-from sklearn.svm import LinearSVR
 
 from skdeepbiq import DeepBIQRegressor, load_model
+from skdeepbiq._defaults import DEFAULT_C, default_regressor
 from skdeepbiq.metrics import plcc, srocc
 
-CS = (3e-4, 1e-4, 1e-3)
+#: The LinearSVR's C values tried; the first is the tuned model's own.
+CS = (DEFAULT_C, 1e-4, 1e-3)
 
 
 def extract(model_path, paths, tuned=True):
@@ -60,7 +61,7 @@ def extract(model_path, paths, tuned=True):
 
 def predictions(features, y, train, test, C):
     """Test predictions of the package's prediction-fusion SVR."""
-    regressor = LinearSVR(C=C, epsilon=0.0, max_iter=5000, random_state=0)
+    regressor = default_regressor().set_params(C=C)
     model = DeepBIQRegressor("precomputed", regressor=regressor)
     return model.fit(features[train], y[train]).predict(features[test])
 

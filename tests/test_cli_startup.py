@@ -186,11 +186,11 @@ def test_fit_help_states_the_default_and_the_tuned_featurizers_values():
     from skdeepbiq._defaults import DEFAULT_FEATURES, TUNED_FEATURES
 
     fit = parser_of("fit")
-    plain = {**CNNCropFeaturizer().get_params(), **DEFAULT_FEATURES}
-    tuned = {**CNNCropFeaturizer().get_params(), **TUNED_FEATURES}
-    for dest, option in (("backbone", "backbone"), ("n_crops", "n_crops")):
+    base = CNNCropFeaturizer().get_params()
+    plain, tuned = {**base, **DEFAULT_FEATURES}, {**base, **TUNED_FEATURES}
+    for dest in ("backbone", "n_crops"):
         shown = re.search(r"default: (\S+); (\S+) with --fine-tune", help_of(fit, dest))
-        assert shown.groups() == (str(plain[option]), str(tuned[option]))
+        assert shown.groups() == (str(plain[dest]), str(tuned[dest]))
     shown = re.search(
         r"default: (\S+); (\S+) with --crops whole or --fine-tune",
         help_of(fit, "compute"),
