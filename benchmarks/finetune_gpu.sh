@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
 # Fine-tuning recipes on clive-dev's ten 80/20 splits, on a GPU, in one call.
 #
-# On a CPU one tuned split takes about 10 minutes; on an H100 about 20 s, so
-# a device call of 8 minutes measures two or three recipes on all ten
-# splits. Each recipe runs
+# On a CPU one tuned split of the default recipe (EfficientNet-Lite2,
+# trainable="deep") takes about 15 minutes; on an H100 a split of the
+# MobileNetV2 recipes took about 20 s, so a device call of 8 minutes measures
+# a few recipes on all ten splits. Each recipe runs
 #
 #   benchmarks/finetune.py --splits 10 --device cuda --no-baseline FLAGS
 #
-# with the trunk maps cached in one folder for all of them (deep recipes
-# cache their shorter trunk's maps apart), its log in $OUT/finetune-NAME.log,
+# with the trunk maps cached in one folder for all of them (recipes with
+# another trunk cache its maps apart), its log in $OUT/finetune-NAME.log,
 # and one summary line per recipe at the end. Recipes, by name:
 #
-#   default      FineTuning()
-#   deep         --trainable deep (11 blocks of MobileNetV2 instead of 5)
-#   deep-decay   --trainable deep --lr-decay 0.8
-#   deep-12      --trainable deep --epochs 12
+#   default      FineTuning() (fine_tune=True: EfficientNet-Lite2, deep)
+#   flips        --flips (crops of the mirrored photo, half of the time)
+#   decay        --lr-decay 0.8
 #   epochs12     --epochs 12
+#   crops25      --n-crops 25 (the features of 25 crops instead of 10)
+#   tail         --trainable tail
 #   classes      --objective classes (the paper's recipe)
 #   adamw        --optimizer adamw
 #
-# Usage, with the photos and weights of benchmarks/make_gpu_payload.sh:
+# Usage, with all 812 photos and the EfficientNet-Lite2 weights (JPEG
+# quality 50, for the 64 MiB that travel; each photo's score is still its
+# original's):
 #
-#   run(command="bash benchmarks/finetune_gpu.sh deep deep-decay",
+#   BACKBONES=efficientnet_lite2 bash benchmarks/make_gpu_payload.sh 812 50
+#   run(command="bash benchmarks/finetune_gpu.sh default flips",
 #       carry=["gpu_payload"], timeout_s=540)
 #
 # --budget SECONDS (default 470) bounds the whole script; a recipe that
@@ -48,15 +53,16 @@ while (($#)); do
     esac
     shift
 done
-((${#recipes[@]})) || recipes=(deep deep-decay)
+((${#recipes[@]})) || recipes=(default flips)
 
 flags_of() {
     case $1 in
         default) echo "" ;;
-        deep) echo "--trainable deep" ;;
-        deep-decay) echo "--trainable deep --lr-decay 0.8" ;;
-        deep-12) echo "--trainable deep --epochs 12" ;;
+        flips) echo "--flips" ;;
+        decay) echo "--lr-decay 0.8" ;;
         epochs12) echo "--epochs 12" ;;
+        crops25) echo "--n-crops 25" ;;
+        tail) echo "--trainable tail" ;;
         classes) echo "--objective classes" ;;
         adamw) echo "--optimizer adamw" ;;
         *) return 1 ;;

@@ -14,15 +14,20 @@
 #   4. runs benchmarks/throughput.py for resnet50, alexnet and mobilenet_v2
 #      on CUDA, batch 256, float16 mixed precision, 25 crops per image, random
 #      weights: end to end against the network alone and against naive code;
-#   5. times one fine-tuned fit (benchmarks/finetune.py --full-fit) on the
-#      carried clive-dev photos (all 812, re-encoded as JPEG);
+#   5. times one fine-tuned fit (benchmarks/finetune.py --full-fit: the
+#      default recipe, EfficientNet-Lite2) on the carried clive-dev photos;
+#   6. scores the carried photos with the shipped model on CUDA
+#      (skdeepbiq score --device cuda, float16 then float32), and compares
+#      the scores with those of the same command on the CPU, computed by
+#      make_gpu_payload.sh (gpu_payload/clive/cpu_scores.csv);
 #
 # and prints one table. Each step has its own timeout, and the steps share a
 # budget (--budget, 460 s), so the whole script ends within 8 minutes.
 #
 # What it needs travels in gpu_payload/ (git-ignored; fill it here with
-# benchmarks/make_gpu_payload.sh): the MobileNetV2 weights file, found through
-# TORCH_HOME=gpu_payload/torch, and the photos with their mos.csv. With the
+# benchmarks/make_gpu_payload.sh): the MobileNetV2 and EfficientNet-Lite2
+# weights files, found through TORCH_HOME=gpu_payload/torch, and the photos
+# with their mos.csv and CPU scores. With the
 # device tool: run(command="bash benchmarks/gpu_check.sh", carry=["gpu_payload"],
 # timeout_s=540). Step logs go to $OUT (which comes back) or a temporary folder.
 #
@@ -41,7 +46,8 @@ budget=460
 install_limit=60
 pytest_limit=120
 throughput_limit=150
-finetune_limit=220
+finetune_limit=160
+shipped_limit=90
 dry_run=0
 smoke=0
 while (($#)); do
@@ -111,12 +117,16 @@ steps_after_environment=(
     "throughput alexnet"
     "throughput mobilenet_v2"
     "fine-tuned fit"
+    "shipped model float16"
+    "shipped model float32"
 )
 
 device=cuda
+precisions=(float16 float32)
 sizes=(--precision float16 --batch-size 256 --n-crops 25 --images 200 --repeats 3)
 if ((smoke)); then # float16 on the CPU is slow beyond use
     device=cpu
+    precisions=(float32)
     sizes=(--precision float32 --batch-size 8 --n-crops 2 --images 4 --repeats 1)
 fi
 throughput_command=(
@@ -137,6 +147,7 @@ if ((dry_run)); then
     add_row "pytest -m cuda" "dry run" 0 "$python -m pytest -m cuda -q (${pytest_limit} s)"
     add_row "throughput (3 backbones)" "dry run" 0 "${throughput_command[*]} (${throughput_limit} s)"
     add_row "fine-tuned fit" "dry run" 0 "${finetune_command[*]} (${finetune_limit} s)"
+    add_row "shipped model" "dry run" 0 "skdeepbiq score --device $device --precision float16|float32 $payload/clive/images (${shipped_limit} s each)"
     add_row payload "dry run" 0 "TORCH_HOME=$payload/torch; photos in $payload/clive"
     print_table
     exit 0
@@ -206,13 +217,16 @@ else # PYTHONPATH serves as well for what follows: not a failure of the check
     export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
     add_row install "$step_result" "$step_seconds" "using PYTHONPATH=. instead (see install.log)"
 fi
-weights=$TORCH_HOME/hub/checkpoints/mobilenet_v2-b0353104.pth
+missing_weights=()
+for file in mobilenet_v2-b0353104.pth efficientnet-lite2-9656183e.pth; do
+    [[ -f $TORCH_HOME/hub/checkpoints/$file ]] || missing_weights+=("$file")
+done
 n_photos=$(find "$payload/clive/images" -name '*.jpg' 2>/dev/null | wc -l)
-if [[ -f $weights ]] && ((n_photos > 0)); then
-    add_row payload ok 0 "mobilenet_v2 weights and $n_photos photos in $payload"
+if ((${#missing_weights[@]} == 0 && n_photos > 0)); then
+    add_row payload ok 0 "mobilenet_v2 and efficientnet_lite2 weights, $n_photos photos in $payload"
 else
     add_row payload MISSING 0 \
-        "weights found: $([[ -f $weights ]] && echo yes || echo no), photos: $n_photos; run benchmarks/make_gpu_payload.sh here and carry $payload"
+        "weights missing: ${missing_weights[*]:-none}, photos: $n_photos; run benchmarks/make_gpu_payload.sh here and carry $payload"
     failed=1
 fi
 
@@ -267,6 +281,32 @@ else
     add_row "fine-tuned fit" "no images" 0 "run benchmarks/make_gpu_payload.sh, carry $payload"
     failed=1
 fi
+
+# 6. the shipped model on the GPU against the CPU ------------------------------------
+for precision in "${precisions[@]}"; do
+    if [[ ! -f $payload/clive/cpu_scores.csv ]]; then
+        add_row "shipped model $precision" "no CPU scores" 0 "run benchmarks/make_gpu_payload.sh, carry $payload"
+        failed=1
+        continue
+    fi
+    scores=$logs/scores-$precision.csv
+    run_step "shipped-$precision" "$shipped_limit" "$python" -m skdeepbiq score \
+        --device "$device" --precision "$precision" --format csv --quiet \
+        --output "$scores" "$payload/clive/images"
+    details=$(
+        "$python" - "$payload/clive/cpu_scores.csv" "$scores" "$step_seconds" <<'PYTHON' 2>&1
+import sys
+import pandas as pd
+cpu, gpu = (pd.read_csv(path).set_index("path")["score"] for path in sys.argv[1:3])
+difference = (gpu - cpu.reindex(gpu.index)).abs()
+rate = len(gpu) / max(float(sys.argv[3]), 1.0)
+print(f"{len(gpu)} photos, {rate:.1f} photos/s with start-up; |score - CPU score|: "
+      f"median {difference.median():.3f}, max {difference.max():.3f} (0-100 scale)")
+PYTHON
+    )
+    add_row "shipped model $precision" "$step_result" "$step_seconds" \
+        "${details:0:160}"
+done
 
 print_table
 exit "$failed"

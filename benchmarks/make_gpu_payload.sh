@@ -3,34 +3,56 @@
 # device machine that has no network:
 #
 #   gpu_payload/torch/hub/checkpoints/mobilenet_v2-b0353104.pth
-#       torchvision's MobileNetV2 IMAGENET1K_V1 weights, copied from this
-#       machine's torch cache (gpu_check.sh sets TORCH_HOME=gpu_payload/torch);
+#   gpu_payload/torch/hub/checkpoints/efficientnet-lite2-9656183e.pth
+#       the ImageNet weights of MobileNetV2 (torchvision's IMAGENET1K_V1, for
+#       the CUDA tests) and of EfficientNet-Lite2 (the shipped model's and
+#       fine-tuning's backbone), copied from this machine's torch cache
+#       (gpu_check.sh sets TORCH_HOME=gpu_payload/torch);
 #   gpu_payload/clive/images/*.jpg and gpu_payload/clive/mos.csv
-#       the clive-dev photos re-encoded as JPEG (quality 85 by default: the
-#       812 PNGs take 156 MB, too much for the 64 MiB that travels with a
-#       device call; the JPEGs take about 38 MB) and their scores.
+#       the first clive-dev photos re-encoded as JPEG (quality 85: about
+#       47 kB each) and their scores. What travels with a device call is at
+#       most 64 MiB, the repository (about 19 MiB) and the two weights files
+#       (37 MiB) included, which leaves room for about 80 photos;
+#   gpu_payload/clive/cpu_scores.csv
+#       the shipped model's scores of those photos on this machine's CPU
+#       (`skdeepbiq score --device cpu`, with the payload's weights), which
+#       gpu_check.sh compares with the same command's scores on CUDA.
 #
 # Usage, from the repository root, before a device call that carries it:
 #
-#   bash benchmarks/make_gpu_payload.sh [N_IMAGES [QUALITY]]   # default 812 85
+#   bash benchmarks/make_gpu_payload.sh [N_IMAGES [QUALITY]]   # default 80 85
 #
 # then run(command="bash benchmarks/gpu_check.sh", carry=["gpu_payload"]).
 # CLIVE_DEV (default ../shared/data/clive-dev) and TORCH_HOME (default
-# ~/.cache/torch) say where the photos and the weights are.
+# ~/.cache/torch) say where the photos and the weights are; BACKBONES
+# (default "mobilenet_v2 efficientnet_lite2") which weights travel (the
+# CPU scores need efficientnet_lite2's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-n_images=${1:-812}
+n_images=${1:-80}
 quality=${2:-85}
 clive=${CLIVE_DEV:-../shared/data/clive-dev}
-weights=${TORCH_HOME:-$HOME/.cache/torch}/hub/checkpoints/mobilenet_v2-b0353104.pth
+checkpoints=${TORCH_HOME:-$HOME/.cache/torch}/hub/checkpoints
 payload=gpu_payload
-limit_mib=60  # what travels is at most 64 MiB, the repository included
+limit_mib=62  # what travels is at most 64 MiB, the repository included
 
-if [[ ! -f $weights ]]; then
-    echo "no weights at $weights: run 'python -m skdeepbiq weights fetch mobilenet_v2'" >&2
-    exit 1
-fi
+declare -A files=(
+    [mobilenet_v2]=mobilenet_v2-b0353104.pth
+    [efficientnet_lite2]=efficientnet-lite2-9656183e.pth
+)
+weights=()
+for backbone in ${BACKBONES:-mobilenet_v2 efficientnet_lite2}; do
+    file=${files[$backbone]:-}
+    if [[ -z $file ]]; then
+        echo "BACKBONES: unknown backbone $backbone (mobilenet_v2 or efficientnet_lite2)" >&2
+        exit 2
+    elif [[ ! -f $checkpoints/$file ]]; then
+        echo "no weights at $checkpoints/$file: run 'python -m skdeepbiq weights fetch $backbone'" >&2
+        exit 1
+    fi
+    weights+=("$file")
+done
 if [[ ! -f $clive/mos.csv ]]; then
     echo "no clive-dev at $clive (set CLIVE_DEV=FOLDER)" >&2
     exit 1
@@ -38,7 +60,9 @@ fi
 
 rm -rf "$payload"
 mkdir -p "$payload/torch/hub/checkpoints" "$payload/clive/images"
-cp "$weights" "$payload/torch/hub/checkpoints/"
+for file in "${weights[@]}"; do
+    cp "$checkpoints/$file" "$payload/torch/hub/checkpoints/"
+done
 python - "$clive" "$payload/clive" "$n_images" "$quality" <<'PYTHON'
 """Re-encode the first N clive-dev photos as JPEG and write their mos.csv."""
 import csv
@@ -61,6 +85,14 @@ with open(target / "mos.csv", "w", newline="") as file:
     writer.writerows(rows)
 print(f"{len(rows)} photos as JPEG (quality {quality}) in {target}")
 PYTHON
+
+# The reference for gpu_check.sh's "shipped model" step, with nothing but the
+# payload's weights.
+if [[ -f $payload/torch/hub/checkpoints/${files[efficientnet_lite2]} ]]; then
+    TORCH_HOME=$payload/torch python -m skdeepbiq score --device cpu --format csv \
+        --quiet --output "$payload/clive/cpu_scores.csv" "$payload/clive/images"
+    echo "the shipped model's CPU scores of them in $payload/clive/cpu_scores.csv"
+fi
 
 size_mib=$(du -sm "$payload" | cut -f1)
 tracked_mib=$(git ls-files -z | du -cm --files0-from=- | tail -1 | cut -f1)

@@ -18,8 +18,9 @@ measurements alternate every ``--chunk`` images (end to end, network, naive
 and trunk on 16 images, then on the next 16, ...), so that a machine whose
 speed drifts affects all of them alike; the table gives medians over the
 rounds, and the ratios are the medians of the per-round ratios. Prints a table, then one JSON line.
-Images: the first ``--images`` photos of clive-dev when present, else
-synthetic 500x500 JPEGs. Weights are random (speed does not depend on their
+Images: the first ``--images`` photos of clive-dev (or of ``--data``) when
+present, each read again in turn when there are fewer, else synthetic 500x500
+JPEGs. Weights are random (speed does not depend on their
 values), so no download is needed.
 
 Run::
@@ -57,8 +58,14 @@ def image_paths(n_images: int, folder: str | None) -> tuple[list[str], str]:
             for p in source.iterdir()
             if p.suffix.lower() in {".jpg", ".png", ".bmp"}
         )
-        if paths:
-            return paths[:n_images], f"{min(n_images, len(paths))} images of {source}"
+        if len(paths) >= n_images:
+            return paths[:n_images], f"{n_images} images of {source}"
+        if paths:  # fewer photos than asked for: each is read again
+            repeated = (paths * -(-n_images // len(paths)))[:n_images]
+            return (
+                repeated,
+                f"{n_images} images: the {len(paths)} of {source}, repeated",
+            )
     target = Path(tempfile.mkdtemp(prefix="skdeepbiq-bench-"))
     rng = np.random.default_rng(0)
     paths = []
