@@ -217,16 +217,19 @@ else # PYTHONPATH serves as well for what follows: not a failure of the check
     export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
     add_row install "$step_result" "$step_seconds" "using PYTHONPATH=. instead (see install.log)"
 fi
-missing_weights=()
-for file in mobilenet_v2-b0353104.pth efficientnet-lite2-9656183e.pth; do
-    [[ -f $TORCH_HOME/hub/checkpoints/$file ]] || missing_weights+=("$file")
-done
+missing_weights=$(
+    "$python" - 2>&1 <<'PYTHON'
+from skdeepbiq.weights import list_cached_weights
+cached = {entry["backbone"] for entry in list_cached_weights()}
+print(" ".join(sorted({"mobilenet_v2", "efficientnet_lite2"} - cached)))
+PYTHON
+)
 n_photos=$(find "$payload/clive/images" -name '*.jpg' 2>/dev/null | wc -l)
-if ((${#missing_weights[@]} == 0 && n_photos > 0)); then
+if [[ -z $missing_weights ]] && ((n_photos > 0)); then
     add_row payload ok 0 "mobilenet_v2 and efficientnet_lite2 weights, $n_photos photos in $payload"
 else
     add_row payload MISSING 0 \
-        "weights missing: ${missing_weights[*]:-none}, photos: $n_photos; run benchmarks/make_gpu_payload.sh here and carry $payload"
+        "weights missing: ${missing_weights:-none}, photos: $n_photos; run benchmarks/make_gpu_payload.sh here and carry $payload"
     failed=1
 fi
 

@@ -33,26 +33,24 @@ cd "$(dirname "$0")/.."
 n_images=${1:-80}
 quality=${2:-85}
 clive=${CLIVE_DEV:-../shared/data/clive-dev}
-checkpoints=${TORCH_HOME:-$HOME/.cache/torch}/hub/checkpoints
 payload=gpu_payload
 limit_mib=62  # what travels is at most 64 MiB, the repository included
 
-declare -A files=(
-    [mobilenet_v2]=mobilenet_v2-b0353104.pth
-    [efficientnet_lite2]=efficientnet-lite2-9656183e.pth
+read -r -a backbones <<<"${BACKBONES:-mobilenet_v2 efficientnet_lite2}"
+# skdeepbiq's own fetch_weights names each weights file, and puts it in
+# torch's cache first when it is not there yet.
+mapfile -t weights < <(
+    python - "${backbones[@]}" <<'PYTHON'
+import sys
+from skdeepbiq.weights import fetch_weights
+for backbone in sys.argv[1:]:
+    print(fetch_weights(backbone, verbose=False))
+PYTHON
 )
-weights=()
-for backbone in ${BACKBONES:-mobilenet_v2 efficientnet_lite2}; do
-    file=${files[$backbone]:-}
-    if [[ -z $file ]]; then
-        echo "BACKBONES: unknown backbone $backbone (mobilenet_v2 or efficientnet_lite2)" >&2
-        exit 2
-    elif [[ ! -f $checkpoints/$file ]]; then
-        echo "no weights at $checkpoints/$file: run 'python -m skdeepbiq weights fetch $backbone'" >&2
-        exit 1
-    fi
-    weights+=("$file")
-done
+if ((${#weights[@]} != ${#backbones[@]})); then
+    echo "could not fetch the weights of: ${backbones[*]}" >&2
+    exit 1
+fi
 if [[ ! -f $clive/mos.csv ]]; then
     echo "no clive-dev at $clive (set CLIVE_DEV=FOLDER)" >&2
     exit 1
@@ -60,9 +58,7 @@ fi
 
 rm -rf "$payload"
 mkdir -p "$payload/torch/hub/checkpoints" "$payload/clive/images"
-for file in "${weights[@]}"; do
-    cp "$checkpoints/$file" "$payload/torch/hub/checkpoints/"
-done
+cp "${weights[@]}" "$payload/torch/hub/checkpoints/"
 python - "$clive" "$payload/clive" "$n_images" "$quality" <<'PYTHON'
 """Re-encode the first N clive-dev photos as JPEG and write their mos.csv."""
 import csv
@@ -88,7 +84,7 @@ PYTHON
 
 # The reference for gpu_check.sh's "shipped model" step, with nothing but the
 # payload's weights.
-if [[ -f $payload/torch/hub/checkpoints/${files[efficientnet_lite2]} ]]; then
+if [[ " ${backbones[*]} " == *" efficientnet_lite2 "* ]]; then
     TORCH_HOME=$payload/torch python -m skdeepbiq score --device cpu --format csv \
         --quiet --output "$payload/clive/cpu_scores.csv" "$payload/clive/images"
     echo "the shipped model's CPU scores of them in $payload/clive/cpu_scores.csv"
