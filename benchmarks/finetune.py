@@ -15,6 +15,12 @@ SVR per split: the paper's protocol as it reads, to measure its leakage.
 ``--save-models DIR`` saved, printing their test predictions as a fit does
 (``benchmarks/ensemble.py`` reads them); with ``--test-crops N`` the same
 models score N random crops per test photo instead of their own number.
+``--load-models DIR --refit`` keeps only each saved model's tuned network:
+the features of this run's ``--n-crops`` and ``--compute`` (every photo's,
+through that network) train a new head on the split's training photos.
+Tuning depends neither on the crops the features use nor on how they are
+computed (its losses are equal to every digit across such runs), so this
+is what a tuned fit with those flags gives, without tuning again.
 
 Every parameter of :class:`~skdeepbiq.FineTuning` has a flag, so that
 variants of the recipe can be measured (``--objective``, ``--epochs``,
@@ -29,6 +35,9 @@ Run::
     python benchmarks/finetune.py --full-fit
     python benchmarks/finetune.py --leaky --splits 10 --cache ~/.cache/skdeepbiq
     python benchmarks/finetune.py --splits 10 --load-models DIR --test-crops 25
+    python benchmarks/finetune.py --splits 10 --load-models DIR --refit \
+        --backbone efficientnet_lite2 --n-crops 25 --compute trunk \
+        --also-C 3e-6,3e-5,1e-4,3e-4,1e-3
 """
 
 import argparse
@@ -39,10 +48,11 @@ import time
 import numpy as np
 import torch
 from _common import load_clive_dev
+from sklearn.base import clone
 from sklearn.model_selection import ShuffleSplit, cross_validate
 
 from skdeepbiq import DeepBIQRegressor, FineTuning, load_model, save_model
-from skdeepbiq._defaults import default_featurizer
+from skdeepbiq._defaults import default_featurizer, default_regressor
 from skdeepbiq.metrics import SCORERS, krocc, plcc, rmse, srocc
 
 
@@ -133,6 +143,21 @@ def main():
         "of the model's own number (the same tuned network and SVR)",
     )
     parser.add_argument(
+        "--refit",
+        action="store_true",
+        help="with --load-models: keep each saved model's tuned network, and "
+        "train a new head on features of this run's --n-crops and --compute",
+    )
+    parser.add_argument(
+        "--also-C",
+        dest="also_c",
+        type=lambda text: [float(value) for value in text.split(",")],
+        default=(),
+        metavar="C,C,...",
+        help="with --refit: also train and score a head with each of these C "
+        "on the same features",
+    )
+    parser.add_argument(
         "--backbone",
         default=None,
         help="the featurizer's backbone (default: the default model's), for "
@@ -160,7 +185,14 @@ def main():
         if torch.cuda.is_available() and device != "cpu"
         else "CPU"
     )
-    if args.load_models:
+    if args.load_models and args.refit:
+        print(
+            f"refit: the tuned networks of {args.load_models}, new heads; device "
+            f"{device} ({name}); backbone {args.backbone or 'default'}; C "
+            f"{args.C or 'default'}; n_crops {args.n_crops or 'default'}; compute "
+            f"{args.compute or 'default'}"
+        )
+    elif args.load_models:
         print(f"scoring the saved split models in {args.load_models}; {name}")
     else:
         print(
@@ -210,7 +242,14 @@ def main():
             model = load_model(f"{args.load_models}/split{number}.npz")
             if args.test_crops:
                 model = with_test_crops(model, args.test_crops)
-            row = tested(model, paths, mos, test)
+            if args.refit:
+                row = refitted(
+                    model, fine_tuned(), paths, mos, train, test, args.also_c
+                )
+                for c, other in row.get("also_c", {}).items():
+                    print(f"split {number}, C {c}: {describe(other)}", flush=True)
+            else:
+                row = tested(model, paths, mos, test)
         else:
             baseline = None
             if not args.no_baseline:
@@ -227,6 +266,7 @@ def main():
     # saved models carry their own recipe; the command line's is not theirs
     source = (
         {"models": args.load_models, "test_crops": args.test_crops}
+        | ({"refit": model_params()} if args.refit else {})
         if args.load_models
         else {"recipe": recipe.get_params()}
     )
@@ -301,6 +341,46 @@ def with_test_crops(model, n_crops):
     featurizer.n_features_out_ = n_crops * featurizer.n_features_per_crop_
     model.n_crops_ = n_crops
     return model
+
+
+def refitted(saved, model, paths, mos, train, test, also_c=()) -> dict:
+    """``model``'s figures on ``test`` with ``saved``'s tuned network.
+
+    ``model``'s featurizer, given ``saved``'s tuned weights instead of
+    tuning, extracts every photo's features once; ``model``'s head (its
+    regressor and fusion) is trained on those of ``train``. The featurizer
+    keeps ``saved``'s recipe, on which its trunk cut depends. Each ``C`` of
+    ``also_c`` trains one more head on the same features, with that ``C``:
+    its figures are in ``row["also_c"]``.
+    """
+    params = model.get_params()
+    tuned = saved.featurizer_
+    if params["featurizer__backbone"] != tuned.backbone:
+        raise SystemExit(f"--backbone must be the saved models' {tuned.backbone}")
+    featurizer = clone(params["featurizer"]).set_params(fine_tune=None)
+    featurizer.fit(paths[:1])
+    featurizer.load_tuned_weights(tuned.tuned_weights())
+    featurizer.set_params(fine_tune=tuned.fine_tune)
+    start = time.perf_counter()
+    features = featurizer.transform(paths).reshape(len(paths), featurizer.n_crops_, -1)
+    regressor = params["regressor"] or default_regressor(model.fine_tune)
+
+    def predicted(regressor):
+        head = DeepBIQRegressor("precomputed", regressor, fusion=model.fusion)
+        return head.fit(features[train], mos[train]).predict(features[test])
+
+    predictions = predicted(clone(regressor))
+    row = figures("fine_tuned", mos[test], predictions)
+    row["features_seconds"] = time.perf_counter() - start
+    row["fine_tuned_predictions"] = np.round(predictions, 4).tolist()
+    if also_c:
+        row["also_c"] = {
+            f"{c:g}": figures(
+                "fine_tuned", mos[test], predicted(clone(regressor).set_params(C=c))
+            )
+            for c in also_c
+        }
+    return row
 
 
 def tested(fine_tuned, paths, mos, test) -> dict:

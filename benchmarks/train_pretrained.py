@@ -4,9 +4,10 @@ The model is ``DeepBIQRegressor()`` (``DeepBIQRegressor(fine_tune=True)``
 with ``--fine-tune``) with the default parameters in force when this runs,
 trained on all 812 photographs of ../shared/data/clive-dev: without
 fine-tuning, MobileNetV2 ImageNet multi-level features of 25 random 224-px
-crops through the shared trunk; with it, EfficientNet-Lite2's, of 10 crops
-through the whole tuned network; a LinearSVR with ``C =
-skdeepbiq._regressor.DEFAULT_C``, mean of the crop scores. It is saved as
+crops through the shared trunk; with it, EfficientNet-Lite2's, of 25 crops
+as windows of its trunk's maps through the tuned blocks; a LinearSVR with
+the default ``C`` of either (``DEFAULT_C``, ``TUNED_C`` in
+``skdeepbiq._defaults``), mean of the crop scores. It is saved as
 ``skdeepbiq/data/clive-BACKBONE.npz``. The fit on all photos runs first and
 is timed (the network runs cold unless ``--memory`` holds its features
 already).
@@ -25,13 +26,14 @@ It prints, and stores in the file's metadata:
 With ``--fine-tune`` (the shipped model) the network is tuned first (about
 20 minutes on a 2-core CPU); ten tuned fits for the figures take hours
 there, so ``--accuracy-from`` takes them from the logs of
-``benchmarks/finetune.py`` (on a GPU, or several CPU runs resumed with
-``--first-split``) instead.
+``benchmarks/finetune.py`` (on a GPU, several CPU runs resumed with
+``--first-split``, or one ``--load-models DIR --refit`` run that trains
+new heads on the networks those runs saved) instead.
 
 Run from the repository root (``--memory`` reuses cached CNN features)::
 
     python benchmarks/train_pretrained.py --fine-tune \
-        --accuracy-from benchmarks/results/finetune_cpu_lite2_deep.log
+        --accuracy-from benchmarks/results/finetune_cpu_lite2_deep_trunk.log
 """
 
 from __future__ import annotations
@@ -47,9 +49,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import ShuffleSplit, cross_validate
 
-import skdeepbiq._regressor as regressor_module
 from skdeepbiq import DeepBIQRegressor, load_model, save_model
-from skdeepbiq._defaults import default_featurizer
+from skdeepbiq._defaults import default_featurizer, default_regressor
 from skdeepbiq.datasets import load_manifest
 from skdeepbiq.metrics import SCORERS
 
@@ -131,7 +132,7 @@ def protocol_accuracy(paths, mos, featurizer, fine_tune=None) -> dict:
 
 SPLIT_LINE = re.compile(
     r"^split (\d+): (?:baseline .* \| )?fine-tuned SROCC ([\d.]+) PLCC ([\d.]+)"
-    r"(?: KROCC ([\d.]+) RMSE ([\d.]+))? \| fit (\d+) s"
+    r"(?: KROCC ([\d.]+) RMSE ([\d.]+))?(?: \| fit (\d+) s)?"
 )
 
 
@@ -195,7 +196,7 @@ def main(argv=None) -> int:
     defaults.pop("featurizer"), defaults.pop("regressor")
     print(
         f"clive-dev: {len(data.paths)} photos; DeepBIQRegressor defaults {defaults}, "
-        f"LinearSVR C={regressor_module.DEFAULT_C}",
+        f"LinearSVR C={default_regressor(fine_tune).C}",
         file=sys.stderr,
     )
 

@@ -60,13 +60,13 @@ class DeepBIQRegressor(
         measured on clive-dev: ``CNNCropFeaturizer(layer="stages",
         compute="trunk")`` (MobileNetV2) untuned, and with ``fine_tune``
         ``CNNCropFeaturizer(backbone="efficientnet_lite2", layer="stages",
-        n_crops=10, compute="crops")``. ``"precomputed"``: ``X`` holds crop
+        compute="trunk")``. ``"precomputed"``: ``X`` holds crop
         features, of shape (n_images, n_crops, n_features_per_crop), e.g. a
         featurizer's output reshaped to ``(len(X), n_crops_, -1)``.
     regressor : regressor, default=None
         Maps crop (or pooled) features to scores. None means
-        ``LinearSVR(C=3e-4, epsilon=0.0, max_iter=5000, random_state=0)``;
-        any scikit-learn regressor can replace it.
+        ``LinearSVR(C=3e-4, epsilon=0.0, max_iter=5000, random_state=0)``,
+        with ``fine_tune`` ``C=1e-5``; any scikit-learn regressor can replace it.
     fusion : {"prediction", "feature", "concatenation"}, default="prediction"
         How crops are combined. ``"prediction"`` (DeepBIQ): the regressor
         learns from every crop labelled with its image's score, scores every
@@ -217,9 +217,9 @@ class DeepBIQRegressor(
         if self.fusion == "prediction":
             rows = features.reshape(len(features) * self.n_crops_, -1)
             targets = np.repeat(y, self.n_crops_)
-        regressor = clone(default_sub_estimator("regressor", self.regressor))
+        regressor = default_sub_estimator("regressor", self.regressor, self.fine_tune)
         scalers = (StandardScaler(), StandardScaler()) if self.standardize else ()
-        self.head_ = self._make_head(regressor, make_head, *scalers)
+        self.head_ = self._make_head(clone(regressor), make_head, *scalers)
         self.head_.fit(rows, targets)
         return self
 

@@ -162,14 +162,19 @@ def help_of(parser, dest):
 def test_defaults_shown_in_the_help_are_those_that_apply():
     import inspect
 
-    from skdeepbiq._regressor import DEFAULT_C
+    from skdeepbiq._defaults import DEFAULT_C, TUNED_C
     from skdeepbiq.reproduce import reproduce
 
-    for command in ("fit", "reproduce"):
-        shown = re.search(
-            r"default: the package's, (\S+)\)", help_of(parser_of(command), "C")
-        )
-        assert float(shown.group(1)) == DEFAULT_C
+    shown = re.search(
+        r"default: the package's, (\S+)\)", help_of(parser_of("reproduce"), "C")
+    )
+    assert float(shown.group(1)) == DEFAULT_C
+    # fit fine-tunes with --fine-tune, and a tuned model's default C differs
+    shown = re.search(
+        r"default: the package's, (\S+); (\S+) with --fine-tune\)",
+        help_of(parser_of("fit"), "C"),
+    )
+    assert tuple(map(float, shown.groups())) == (DEFAULT_C, TUNED_C)
     defaults = inspect.signature(reproduce).parameters
     reproduce_parser = parser_of("reproduce")
     for dest in ("n_splits", "alpha", "crop_counts"):
@@ -188,14 +193,18 @@ def test_fit_help_states_the_default_and_the_tuned_featurizers_values():
     fit = parser_of("fit")
     base = CNNCropFeaturizer().get_params()
     plain, tuned = {**base, **DEFAULT_FEATURES}, {**base, **TUNED_FEATURES}
-    for dest in ("backbone", "n_crops"):
-        shown = re.search(r"default: (\S+); (\S+) with --fine-tune", help_of(fit, dest))
-        assert shown.groups() == (str(plain[dest]), str(tuned[dest]))
     shown = re.search(
-        r"default: (\S+); (\S+) with --crops whole or --fine-tune",
-        help_of(fit, "compute"),
+        r"default: (\S+); (\S+) with --fine-tune", help_of(fit, "backbone")
     )
-    assert shown.groups() == (plain["compute"], tuned["compute"])
+    assert shown.groups() == (plain["backbone"], tuned["backbone"])
+    # the tuned featurizer's crop count and compute mode are the untuned one's
+    assert (plain["n_crops"], plain["compute"]) == (tuned["n_crops"], tuned["compute"])
+    shown = re.search(r"\(default: (\S+)\)", help_of(fit, "n_crops"))
+    assert shown.group(1) == str(plain["n_crops"])
+    shown = re.search(
+        r"default: (\S+); crops with --crops whole\)", help_of(fit, "compute")
+    )
+    assert shown.group(1) == plain["compute"]
 
 
 def test_reproduce_passes_only_the_options_given(monkeypatch, tmp_path, capsys):

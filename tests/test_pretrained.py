@@ -179,7 +179,7 @@ def test_pretrained_is_the_default_configuration_fine_tuned_on_clive_dev():
             f"DeepBIQRegressor's default {name} changed: "
             "retrain with benchmarks/train_pretrained.py"
         )
-    assert config["regressor"]["params"] == default_regressor().get_params(), (
+    assert config["regressor"]["params"] == default_regressor(True).get_params(), (
         "the default regressor changed: retrain with benchmarks/train_pretrained.py"
     )
     assert info["training_set"]["n_images"] == 812

@@ -21,6 +21,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVR
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, FineTuning
+from skdeepbiq._defaults import TUNED_C
 from skdeepbiq._regressor import DEFAULT_C, fitted_model
 from skdeepbiq._training import featurizer_to_fit
 from skdeepbiq.exceptions import UnreadableImageWarning
@@ -117,8 +118,8 @@ def test_nested_parameter_names_reach_featurizer_and_svr():
 @pytest.mark.parametrize("fine_tune", [True, np.True_, FineTuning(trainable="tail")])
 def test_the_default_featurizer_of_a_tuned_model_is_efficientnet_lite2(fine_tune):
     # the most accurate configuration measured with fine-tuning differs from
-    # the one without (benchmarks/results/finetune_cpu_lite2_deep.log)
-    tuned = {"backbone": "efficientnet_lite2", "n_crops": 10, "compute": "crops"}
+    # the one without (benchmarks/results/finetune_cpu_lite2_deep_trunk.log)
+    tuned = {"backbone": "efficientnet_lite2", "n_crops": 25, "compute": "trunk"}
     untuned = {"backbone": "mobilenet_v2", "n_crops": 25, "compute": "trunk"}
     for model, expected in [
         (DeepBIQRegressor(fine_tune=fine_tune), tuned),
@@ -138,6 +139,24 @@ def test_the_default_featurizer_of_a_tuned_model_is_efficientnet_lite2(fine_tune
     assert later.featurizer.verbose == 1
     earlier = DeepBIQRegressor().set_params(featurizer__verbose=1)
     assert earlier.set_params(fine_tune=True).featurizer.backbone == "mobilenet_v2"
+
+
+@pytest.mark.parametrize("fine_tune", [True, FineTuning(trainable="tail")])
+def test_a_tuned_model_fits_its_default_svr_with_the_tuned_c(images, scores, fine_tune):
+    # features of a tuned network measured best with a stronger penalty
+    assert DeepBIQRegressor(fine_tune=fine_tune).get_params()["regressor__C"] == TUNED_C
+    assert TUNED_C != DEFAULT_C
+    small = {**SMALL, "n_crops": 2}
+    quick = FineTuning(epochs=1, crops_per_image=1, batch_size=4)
+    model = DeepBIQRegressor(CNNCropFeaturizer(**small), fine_tune=quick)
+    assert model.fit(images, scores).regressor_.C == TUNED_C
+    untuned = DeepBIQRegressor(CNNCropFeaturizer(**small)).fit(images, scores)
+    assert untuned.regressor_.C == DEFAULT_C
+    # a regressor given is never replaced
+    given = DeepBIQRegressor(
+        CNNCropFeaturizer(**small), LinearSVR(C=0.5), fine_tune=True
+    )
+    assert given.get_params()["regressor__C"] == 0.5
 
 
 def test_set_params_never_mutates_a_shared_default():

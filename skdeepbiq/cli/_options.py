@@ -168,14 +168,17 @@ def add_quiet_option(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help=help)
 
 
-def add_c_option(parser: argparse.ArgumentParser, **kwargs) -> None:
-    """``-C/--C``: the LinearSVR's ``C``; absent means the package's default."""
+def add_c_option(parser: argparse.ArgumentParser, shown="3e-4", **kwargs) -> None:
+    """``-C/--C``: the LinearSVR's ``C``; absent means the package's default.
+
+    ``shown`` is what the help says of that default.
+    """
     parser.add_argument(
         "-C",
         "--C",
         dest="C",
         type=positive_float,
-        help="LinearSVR C (default: the package's, 3e-4)",
+        help=f"LinearSVR C (default: the package's, {shown})",
         **kwargs,
     )
 

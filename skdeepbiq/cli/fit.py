@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--n-crops",
         type=positive_int,
         default=None,
-        help="crops per image (default: 25; 10 with --fine-tune)",
+        help="crops per image (default: 25)",
     )
     parser.add_argument(
         "--layer",
@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="'trunk': the convolutional trunk once per image, crops as "
         "windows of its maps; 'crops': every crop through the whole network "
-        "(default: trunk; crops with --crops whole or --fine-tune)",
+        "(default: trunk; crops with --crops whole)",
     )
     parser.add_argument(
         "--max-side",
@@ -93,7 +93,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "when the option is given alone) or on the paper's five classes "
         "(default: no fine-tuning)",
     )
-    add_c_option(parser)
+    add_c_option(parser, "3e-4; 1e-5 with --fine-tune")
     add_runtime_options(
         parser,
         cache_help="per-image feature cache; `evaluate` and `score` with the "
