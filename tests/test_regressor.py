@@ -142,21 +142,24 @@ def test_the_default_featurizer_of_a_tuned_model_is_efficientnet_lite2(fine_tune
 
 
 @pytest.mark.parametrize("fine_tune", [True, FineTuning(trainable="tail")])
-def test_a_tuned_model_fits_its_default_svr_with_the_tuned_c(images, scores, fine_tune):
+def test_a_tuned_model_lists_the_tuned_c_unless_given_a_regressor(fine_tune):
     # features of a tuned network measured best with a stronger penalty
     assert DeepBIQRegressor(fine_tune=fine_tune).get_params()["regressor__C"] == TUNED_C
     assert TUNED_C != DEFAULT_C
+    # a regressor given is never replaced
+    given = DeepBIQRegressor(
+        CNNCropFeaturizer(**SMALL), LinearSVR(C=0.5), fine_tune=fine_tune
+    )
+    assert given.get_params()["regressor__C"] == 0.5
+
+
+def test_a_tuned_model_fits_its_default_svr_with_the_tuned_c(images, scores):
     small = {**SMALL, "n_crops": 2}
     quick = FineTuning(epochs=1, crops_per_image=1, batch_size=4)
     model = DeepBIQRegressor(CNNCropFeaturizer(**small), fine_tune=quick)
     assert model.fit(images, scores).regressor_.C == TUNED_C
     untuned = DeepBIQRegressor(CNNCropFeaturizer(**small)).fit(images, scores)
     assert untuned.regressor_.C == DEFAULT_C
-    # a regressor given is never replaced
-    given = DeepBIQRegressor(
-        CNNCropFeaturizer(**small), LinearSVR(C=0.5), fine_tune=True
-    )
-    assert given.get_params()["regressor__C"] == 0.5
 
 
 def test_set_params_never_mutates_a_shared_default():
