@@ -42,6 +42,27 @@ def _shorter_side_to(height: int, width: int, target: int) -> tuple[int, int]:
     return max(target, int(target * height / width)), target
 
 
+def viewed_size(height: int, width: int, shorter_side: int | None) -> tuple[int, int]:
+    """Size ``(height, width)`` of an image brought down to a viewing scale.
+
+    An image whose shorter side is larger than ``shorter_side`` is reduced,
+    aspect ratio kept, until its shorter side equals it; any other image (and
+    every image when ``shorter_side`` is None) keeps its own size: a viewing
+    scale never enlarges.
+
+    Examples
+    --------
+    >>> from skdeepbiq._crops import viewed_size
+    >>> viewed_size(4000, 6000, 500), viewed_size(320, 320, 500)
+    ((500, 750), (320, 320))
+    """
+    if shorter_side is None or min(height, width) <= shorter_side:
+        return height, width
+    if height <= width:
+        return shorter_side, max(shorter_side, round(width * shorter_side / height))
+    return max(shorter_side, round(height * shorter_side / width)), shorter_side
+
+
 def whole_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:
     """Size ``(height, width)`` a whole image goes through the network at.
 
@@ -298,6 +319,10 @@ class CropSpec:
         ``"whole"``.
     max_side : int or None, default=None
         Cap on the longer side of ``"whole"`` images (see :func:`whole_size`).
+    viewing_side : int or None, default=None
+        The viewing scale: images whose shorter side is larger are read
+        reduced to it (see :func:`viewed_size`) before anything else; None
+        cuts crops from the image's own pixels.
     """
 
     n_crops: int
@@ -307,6 +332,7 @@ class CropSpec:
     snap: int = 1
     dense_stride: int | None = None
     max_side: int | None = None
+    viewing_side: int | None = None
 
     def __post_init__(self):
         if self.mode == "whole" and self.dense_stride is not None:
@@ -319,9 +345,27 @@ class CropSpec:
         if self.mode == "whole" and self.snap > 1:
             raise ValueError(_whole_image_refusal("compute='trunk'"))
 
+    @property
+    def placement(self) -> str:
+        """The crops mode that places the crops: ``"grid"`` for a dense grid."""
+        return "grid" if self.dense_stride is not None else self.mode
+
+    def enlargement(self, shape: tuple[int, int]) -> float:
+        """How many times an image of ``shape`` (as read) is enlarged for its crops.
+
+        1 when it is not enlarged: the factor from its viewing scale
+        (:func:`viewed_size`) to its working size (:func:`working_size`).
+        """
+        viewed = viewed_size(*shape, self.viewing_side)
+        working = working_size(*viewed, self.crop_size, self.placement, self.max_side)
+        return max(1.0, working[0] / viewed[0])
+
     def locate(self, pixels: np.ndarray) -> tuple[tuple[int, int], np.ndarray]:
-        """The working size ``(H, W)`` of one image and its crop boxes there."""
-        mode = "grid" if self.dense_stride is not None else self.mode
+        """The working size ``(H, W)`` of one image and its crop boxes there.
+
+        ``pixels`` are the image at its viewing scale (``read_image``).
+        """
+        mode = self.placement
         working = working_size(
             *pixels.shape[:2], self.crop_size, mode, max_side=self.max_side
         )
@@ -346,7 +390,11 @@ class CropSpec:
             return np.array([[0.0, 0.0, shape[1], shape[0]]])
         return scale_boxes(boxes, working, shape)
 
-    def image_boxes(self, pixels: np.ndarray) -> np.ndarray:
-        """Crop boxes of one image in its own pixels (float64)."""
+    def image_boxes(self, pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """Crop boxes of one image in its own pixels (float64).
+
+        ``pixels`` are the image at its viewing scale, ``shape`` its size as
+        read.
+        """
         working, boxes = self.locate(pixels)
-        return self.in_image(boxes, working, pixels.shape[:2])
+        return self.in_image(boxes, working, shape)

@@ -15,7 +15,7 @@ import torch
 import torchvision.transforms.functional as TF
 
 from ._crops import CropSpec
-from ._images import load_image
+from ._images import read_image
 from .exceptions import ImageReadError
 
 
@@ -76,10 +76,10 @@ def cut_crops(
 
 
 def prepare(image, index: int, spec: CropSpec, trunk: bool) -> Prepared:
-    """Decode ``image`` (``X[index]``) and cut its crops (or place them)."""
-    pixels = load_image(image, index)
+    """Decode ``image`` (``X[index]``) at its viewing scale and cut its crops (or
+    place them); the boxes are mapped back to the image's own pixels."""
+    pixels, shape = read_image(image, index, spec.viewing_side)
     working_image, boxes = place_crops(pixels, spec)
-    shape = tuple(pixels.shape[:2])
     in_image = spec.in_image(boxes, tuple(working_image.shape[1:]), shape)
     payload = (working_image, boxes) if trunk else crops_of(working_image, boxes)
     return Prepared(payload, in_image, shape)
@@ -94,14 +94,14 @@ def crop_boxes_of(images: list, spec: CropSpec, failures: list | None):
     located = []
     for index, image in enumerate(images):
         try:
-            pixels = load_image(image, index)
+            pixels, shape = read_image(image, index, spec.viewing_side)
         except ImageReadError as error:
             if failures is None:
                 raise
             failures.extend(error.failures)
             located.append(None)
             continue
-        located.append((spec.image_boxes(pixels), tuple(pixels.shape[:2])))
+        located.append((spec.image_boxes(pixels, shape), shape))
     return located
 
 

@@ -30,9 +30,12 @@ from tqdm.auto import tqdm
 from . import _batching
 from ._cache import FeatureCache, image_key
 from ._cutting import Prepared, crop_boxes_of, nan_where_missing, prepare
-from ._images import check_readable
+from ._images import check_readable, image_description
 from ._trunk import cut_windows, run_trunk
-from .exceptions import ImageReadError
+from .exceptions import ImageFailure, ImageReadError
+
+#: Enlargement beyond which an image is reported (``SmallImageWarning``).
+MAX_ENLARGEMENT = 2.0
 
 
 class ImageRows(NamedTuple):
@@ -291,10 +294,12 @@ def extract_rows(
     With a dense grid (``engine.spec.dense_stride``) each image's features
     are an array (n_crops_i, n_features_per_crop) in a list, and nothing is
     cached; else rows of ``n_features`` in an array, NaN for failures.
-    Returns a Bunch with ``features``, ``failures`` (sorted) and, with
-    ``return_boxes``, ``boxes`` and ``shapes`` (cached images are decoded
-    for them, not run; unreadable ones get NaN boxes, or None in a dense
-    grid), else None for both.
+    Returns a Bunch with ``features``, ``failures`` (sorted), ``enlarged``
+    (an :class:`~skdeepbiq.exceptions.ImageFailure` for each decoded image
+    enlarged more than :data:`MAX_ENLARGEMENT` times to reach its crops,
+    sorted) and, with ``return_boxes``, ``boxes`` and ``shapes`` (cached
+    images are decoded for them, not run; unreadable ones get NaN boxes, or
+    None in a dense grid), else None for both.
     """
     dense = engine.spec.dense_stride is not None
     keys, found = cached_rows(None if dense else cache, images, n_features)
@@ -310,9 +315,19 @@ def extract_rows(
     boxes, shapes = [None] * len(images), [None] * len(images)
     skipped = None if on_error == "raise" else failures
     initial = len(images) - len(todo)
+    enlarged = []
     with tqdm(total=len(images), initial=initial, **progress) as bar:
         for rows in engine.stream(images, todo, skipped):
             index = rows.index
+            factor = engine.spec.enlargement(rows.shape)
+            if factor > MAX_ENLARGEMENT:
+                height, width = rows.shape
+                reason = (
+                    f"{width}x{height} pixels, enlarged {factor:.1f}x for its "
+                    f"{engine.spec.crop_size}-pixel crops"
+                )
+                description = image_description(images[index])
+                enlarged.append(ImageFailure(index, description, reason))
             features[index] = rows.features if dense else rows.features.reshape(-1)
             boxes[index], shapes[index] = rows.boxes, rows.shape
             if keys is not None and keys[index] is not None:
@@ -321,12 +336,25 @@ def extract_rows(
     failures.sort(key=lambda failure: failure.index)
     if not dense:
         features[[failure.index for failure in failures]] = np.nan
+    enlarged.sort(key=lambda image: image.index)
     if not return_boxes:
-        return Bunch(features=features, boxes=None, shapes=None, failures=failures)
+        return Bunch(
+            features=features,
+            boxes=None,
+            shapes=None,
+            failures=failures,
+            enlarged=enlarged,
+        )
     cached = sorted(found)
     located = crop_boxes_of([images[index] for index in cached], engine.spec, [])
     for index, place in zip(cached, located, strict=True):
         boxes[index], shapes[index] = (None, None) if place is None else place
     if not dense:  # unreadable images, cached or not, get NaN boxes
         boxes = nan_where_missing(boxes, engine.spec.n_crops)
-    return Bunch(features=features, boxes=boxes, shapes=shapes, failures=failures)
+    return Bunch(
+        features=features,
+        boxes=boxes,
+        shapes=shapes,
+        failures=failures,
+        enlarged=enlarged,
+    )

@@ -19,10 +19,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._cutting import boxes_or_nan
 from ._finetune import check_fine_tuning
-from ._images import check_images
+from ._images import check_images, image_sizes
 from ._network import NetworkMixin
 from ._runtime import PRECISIONS
 from .exceptions import UnreadableImageWarning
+
+
+def training_scale(images: list) -> int | None:
+    """Median shorter side of ``images``, from their headers (None: none read)."""
+    sides = [min(size) for size in image_sizes(images) if size is not None]
+    return int(round(float(np.median(sides)))) if sides else None
 
 
 class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
@@ -154,6 +160,10 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         ``n_crops_ * n_features_per_crop_``.
     seed_ : int
         The seed drawn from ``random_state`` at fit.
+    training_scale_ : int or None
+        Median shorter side of the images passed to ``fit``, in pixels (None
+        when none of their sizes could be read): the viewing scale of
+        ``viewing_scale="learned"``.
     mean_, std_ : tuple of float
         Per-channel normalisation of the weights.
 
@@ -197,6 +207,10 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         "on_error": [StrOptions({"raise", "nan"})],
         "compute": [StrOptions({"auto", "crops", "trunk"})],
         "fine_tune": ["boolean", HasMethods(["edges"]), None],
+        "viewing_scale": [
+            StrOptions({"learned", "native"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
     }
 
     def __init__(
@@ -219,6 +233,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         on_error="raise",
         compute="auto",
         fine_tune=None,
+        viewing_scale="learned",
     ):
         self.backbone = backbone
         self.weights = weights
@@ -238,6 +253,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         self.on_error = on_error
         self.compute = compute
         self.fine_tune = fine_tune
+        self.viewing_scale = viewing_scale
 
     def fit(self, X, y=None):
         """Load the backbone and fix the crop seed; fine-tune when asked.
@@ -245,7 +261,8 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of images
-            Paths, PIL images or HxWxC uint8 arrays; read only to fine-tune.
+            Paths, PIL images or HxWxC uint8 arrays. Only their sizes are
+            read (file headers), for `training_scale_`, unless fine-tuning.
         y : array-like of shape (n_images,), default=None
             Quality scores; required when fine-tuning, ignored otherwise.
 
@@ -262,6 +279,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
             raise ValueError("fine_tune needs the scores: call fit(X, y)")
         if recipe is not None and len(y := np.asarray(y, float)) != len(images):
             raise ValueError(f"y has {len(y)} scores but X has {len(images)} images")
+        self.training_scale_ = training_scale(images)
         # fine-tuning trains on windows of the trunk's maps whatever computes
         # the features afterwards
         self._fit_backbone(trunk=self._compute_mode() == "trunk" or recipe is not None)

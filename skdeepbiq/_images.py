@@ -4,7 +4,10 @@ Every image that cannot be used gets an :class:`~skdeepbiq.exceptions.ImageReadE
 naming it as ``X[index] ('path'): reason``. :func:`check_readable` finds the
 problems that show without decoding (missing file, folder, empty file, not an
 image, too many pixels, bad array) so that callers can refuse or skip those
-images before the network starts; :func:`load_image` decodes one image.
+images before the network starts; :func:`load_image` decodes one image, and
+:func:`read_image` decodes it at a viewing scale (a large JPEG at reduced
+size, straight from its DCT coefficients); :func:`image_sizes` reads only
+the sizes.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from ._crops import viewed_size
 from .exceptions import ImageFailure, ImageReadError
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+#: EXIF orientations that swap width and height (transposed or rotated 90°).
+_SIDEWAYS = (5, 6, 7, 8)
 
 
 def image_description(image) -> str:
@@ -272,6 +278,63 @@ def _array_to_rgb(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+def _oriented_size(opened: Image.Image) -> tuple[int, int]:
+    """``(height, width)`` of an opened file once its EXIF orientation is applied."""
+    width, height = opened.size
+    orientation = opened.getexif().get(ExifTags.Base.Orientation, 1)
+    return (width, height) if orientation in _SIDEWAYS else (height, width)
+
+
+def _resized(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """``image`` as an RGB array of ``size`` ``(height, width)`` (Lanczos)."""
+    if image.size != (size[1], size[0]):
+        image = image.resize((size[1], size[0]), Image.Resampling.LANCZOS)
+    return np.asarray(image)
+
+
+def image_sizes(X) -> list[tuple[int, int] | None]:
+    """``(height, width)`` of each image, reading only file headers.
+
+    Sizes are those of the image as read (EXIF orientation applied); an
+    image whose header cannot be read gets None.
+
+    Parameters
+    ----------
+    X : list of images
+        As returned by :func:`check_images`.
+
+    Returns
+    -------
+    sizes : list of tuple of int or None
+        One ``(height, width)`` per image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeepbiq._images import image_sizes
+    >>> image_sizes([np.zeros((20, 30, 3), np.uint8), "no/such/file.jpg"])
+    [(20, 30), None]
+    """
+    sizes = []
+    for image in X:
+        if isinstance(image, np.ndarray):
+            sizes.append(tuple(image.shape[:2]) if image.ndim >= 2 else None)
+            continue
+        if isinstance(image, Image.Image):
+            sizes.append(_oriented_size(image))
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(os.fspath(image)) as opened:
+                    sizes.append(_oriented_size(opened))
+        except MemoryError:
+            raise
+        except Exception:
+            sizes.append(None)
+    return sizes
+
+
 def load_image(image, index: int) -> np.ndarray:
     """Read ``X[index]`` as an RGB uint8 array of shape (H, W, 3).
 
@@ -294,6 +357,8 @@ def load_image(image, index: int) -> np.ndarray:
     - **Animated or multi-page files** (GIF, APNG, TIFF): the first frame.
     - **Small images**: any size from 1x1 is read; the featurizer enlarges
       images smaller than the crop.
+    - **Large images**: read whole here; :func:`read_image` reads them at a
+      viewing scale.
     - **Arrays** must be uint8 of shape (H, W), (H, W, 1), (H, W, 3) or
       (H, W, 4).
 
@@ -355,6 +420,75 @@ def load_image(image, index: int) -> np.ndarray:
             if reason is None:
                 opened.load()
                 return np.asarray(_to_rgb(ImageOps.exif_transpose(opened)))
+    except MemoryError:
+        raise
+    except Exception as error:
+        raise _failure(image, index, _open_problem(path, error)) from error
+    raise _failure(image, index, reason)
+
+
+def read_image(image, index: int, shorter_side: int | None = None):
+    """Read ``X[index]`` at a viewing scale, and its size as read.
+
+    The image is read as :func:`load_image` reads it, then, when its shorter
+    side is larger than ``shorter_side``, reduced (Lanczos, aspect ratio
+    kept) to :func:`viewed_size`. A JPEG file is first decoded at reduced
+    size by its DCT scaling (PIL's ``draft``) to the smallest of 1/2, 1/4 or
+    1/8 of its size that stays at least twice the target, so that a 24
+    megapixel photo is never held at full resolution; other formats are
+    decoded whole, and only the reduced copy is kept. An image that is not
+    larger than ``shorter_side`` (or any image when it is None) is read
+    exactly as :func:`load_image` reads it.
+
+    Parameters
+    ----------
+    image : str, PathLike, PIL.Image.Image or ndarray
+        One element of ``X``.
+    index : int
+        Its position in ``X``, for messages.
+    shorter_side : int, default=None
+        The viewing scale: the largest shorter side kept; None reads the
+        image at its own size.
+
+    Returns
+    -------
+    pixels : ndarray of shape (viewed_height, viewed_width, 3), dtype uint8
+        The image at its viewing scale.
+    shape : tuple of int
+        ``(height, width)`` of the image as read, EXIF orientation applied,
+        before any reduction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdeepbiq._images import read_image
+    >>> pixels, shape = read_image(np.zeros((1000, 1500, 3), np.uint8), 0, 500)
+    >>> pixels.shape, shape
+    ((500, 750, 3), (1000, 1500))
+    """
+    if isinstance(image, np.ndarray | Image.Image) or shorter_side is None:
+        pixels = load_image(image, index)
+        shape = tuple(pixels.shape[:2])
+        target = viewed_size(*shape, shorter_side)
+        if target != shape:
+            pixels = _resized(Image.fromarray(pixels), target)
+        return pixels, shape
+    path = os.fspath(image)
+    reason = _path_problem(path)
+    if reason is not None:
+        raise _failure(image, index, reason)
+    try:
+        with Image.open(path) as opened:
+            reason = _pixel_limit_problem(*opened.size)
+            if reason is None:
+                shape = _oriented_size(opened)
+                target = viewed_size(*shape, shorter_side)
+                if target != shape and opened.format == "JPEG":
+                    stored = target if opened.size == shape[::-1] else target[::-1]
+                    opened.draft(opened.mode, (2 * stored[1], 2 * stored[0]))
+                opened.load()
+                upright = _to_rgb(ImageOps.exif_transpose(opened))
+                return _resized(upright, target), shape
     except MemoryError:
         raise
     except Exception as error:

@@ -23,7 +23,7 @@ from scipy import ndimage
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from ._crops import dense_grid_size
+from ._crops import dense_grid_size, scale_boxes, viewed_size
 from ._featurizer import CNNCropFeaturizer
 
 __all__ = ["check_map_model", "dense_grid_size", "quality_maps", "score_map"]
@@ -124,10 +124,15 @@ def check_map_model(model) -> None:
 def quality_maps(model, X, *, stride=None):
     """Quality map of each image from a dense grid of crop scores.
 
-    Each image is cut into a regular grid of crops of the model's
-    ``crop_size``, neighbouring crops at most ``stride`` pixels apart, so
-    that every pixel is covered; the fitted model scores each crop, and the
-    map's value at a pixel is the mean score of the crops that cover it.
+    Each image, at the model's viewing scale (see
+    :class:`CNNCropFeaturizer`'s ``viewing_scale``), is cut into a regular
+    grid of crops of the model's ``crop_size``, neighbouring crops at most
+    ``stride`` pixels apart, so that every pixel is covered; the fitted
+    model scores each crop, and the map's value at a pixel is the mean
+    score of the crops that cover it. The map has the size of the image at
+    that viewing scale: a 6000x4000 photo seen at 500 pixels has a 750x500
+    map, which :func:`skdeepbiq.plotting.plot_quality_map` stretches over
+    the photo.
     The model is not modified: its fitted featurizer cuts the dense grid
     (``extract(..., dense_stride=stride)``, with its ``compute``,
     ``device``, ... settings; dense grids are not cached), each image
@@ -142,8 +147,8 @@ def quality_maps(model, X, *, stride=None):
         Paths, PIL images or HxWxC uint8 arrays.
     stride : int, default=None
         Largest distance between neighbouring crops, in pixels of the
-        working image (the image itself, unless smaller than the crop:
-        see :class:`CNNCropFeaturizer`). None means half the crop size. A
+        working image (the image at its viewing scale, enlarged when smaller
+        than the crop: see :class:`CNNCropFeaturizer`). None means half the crop size. A
         500x500 photo takes 16 crops of 224 px at stride 112; the number of
         crops grows as ``(image side / stride) ** 2``.
 
@@ -152,10 +157,12 @@ def quality_maps(model, X, *, stride=None):
     maps : list of :class:`~sklearn.utils.Bunch`
         One per image, with keys:
 
-        - ``map``: ndarray of shape (height, width), float64, the mean crop
-          score at each pixel of the image as read (EXIF orientation
-          applied); pixels no crop covers (a border of less than 16 px with
-          ``compute="trunk"``) take the nearest covered value;
+        - ``map``: ndarray of shape (viewed_height, viewed_width), float64,
+          the mean crop score at each pixel of the image as read (EXIF
+          orientation applied) brought to the viewing scale (the image's own
+          size when it is not larger); pixels no crop covers (a border of
+          less than 16 px with ``compute="trunk"``) take the nearest covered
+          value;
         - ``boxes``: ndarray of shape (n_crops, 4), the grid crops' ``(left,
           top, right, bottom)`` in the image's pixels;
         - ``scores``: ndarray of shape (n_crops,), each grid crop's score;
@@ -197,11 +204,14 @@ def quality_maps(model, X, *, stride=None):
     if not isinstance(stride, Integral) or isinstance(stride, bool) or stride < 1:
         raise ValueError(f"stride must be a positive integer, got {stride!r}")
     maps = []
+    viewing_side = model.featurizer_.viewing_side()
     for crops in model.crop_scores(X, dense_stride=int(stride)):
         shape = crops.pop("shape")
         if shape is None:  # unreadable, with on_error="nan": warned about
             maps.append(Bunch(map=None, **crops))
             continue
-        quality_map = _fill_uncovered(score_map(crops.boxes, crops.scores, shape))
+        viewed = viewed_size(*shape, viewing_side)
+        boxes = scale_boxes(crops.boxes, shape, viewed)  # into the viewed pixels
+        quality_map = _fill_uncovered(score_map(boxes, crops.scores, viewed))
         maps.append(Bunch(map=quality_map, **crops))
     return maps

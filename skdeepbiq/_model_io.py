@@ -36,6 +36,9 @@ _MODEL_PARAMS = (
 #: defaults, so that files of older models stay the same, and readable by
 #: older skdeepbiq.
 _NEWER_PARAMS = ("spatial_pooling", "max_side", "fine_tune")
+#: ``viewing_scale`` of a file that does not set it: files written before the
+#: parameter existed cut crops from every image's own pixels.
+_OLD_VIEWING_SCALE = "native"
 #: Prefix of the arrays of tuned network weights (``network.<state-dict name>``).
 _NETWORK_PREFIX = "network."
 #: Featurizer parameters that only say how to run it, chosen when loading.
@@ -65,7 +68,13 @@ def _featurizer_config(featurizer) -> dict:
         name
         for name, value in params.items()
         if name
-        not in (*_MODEL_PARAMS, *_NEWER_PARAMS, "random_state", *_RUNTIME_PARAMS)
+        not in (
+            *_MODEL_PARAMS,
+            *_NEWER_PARAMS,
+            "random_state",
+            "viewing_scale",
+            *_RUNTIME_PARAMS,
+        )  # fmt: skip
         and value != defaults.get(name)
     ]
     if unsupported:
@@ -85,6 +94,11 @@ def _featurizer_config(featurizer) -> dict:
     elif kind == "file":
         config["weights"] = value
     config["random_state"] = int(featurizer.seed_)
+    # Kept unless native, so that files of native models stay readable by
+    # versions without viewing scales, which cut crops at native pixels.
+    if params["viewing_scale"] != _OLD_VIEWING_SCALE:
+        config["viewing_scale"] = params["viewing_scale"]
+        config["training_scale"] = featurizer.training_scale_
     return config
 
 
@@ -302,6 +316,8 @@ def load_model(
     )
     params = dict(config["featurizer"])
     recipe = params.pop("fine_tune", None)
+    params.setdefault("viewing_scale", _OLD_VIEWING_SCALE)
+    training_scale = params.pop("training_scale", None)
     featurizer = CNNCropFeaturizer(**params, **runtime)
     regressor = _fitted_regressor(path, config["regressor"], arrays)
     model = DeepBIQRegressor(
@@ -310,6 +326,7 @@ def load_model(
         **_estimator_kwargs(path, config["estimator"]),
     )
     fitted_featurizer = clone(featurizer).fit([_PLACEHOLDER_IMAGE])
+    fitted_featurizer.training_scale_ = training_scale  # that of its training
     if recipe is not None:  # the tuned weights, and the recipe as parameter
         tuned = {
             name.removeprefix(_NETWORK_PREFIX): values

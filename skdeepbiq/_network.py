@@ -10,6 +10,7 @@ stores the results; nothing here keeps state.
 from __future__ import annotations
 
 import copy
+import warnings
 from numbers import Integral
 
 import joblib
@@ -34,6 +35,7 @@ from ._images import check_images
 from ._runtime import resolve_runtime
 from ._taps import TrunkTaps, resolve_layers
 from ._trunk import STRIDE, check_trunk, mirrored_trunk_maps, split_network
+from .exceptions import SmallImageWarning
 
 #: Version of the feature cache's entries (2: CPU passes hold one image's crops).
 CACHE_VERSION = 2
@@ -135,7 +137,10 @@ class NetworkMixin:
         """Feature rows, crop boxes and unreadable images of ``X``, in one pass.
 
         :meth:`transform` and :meth:`get_crop_boxes` together, each image
-        decoded once, without warnings: for callers that handle failures.
+        decoded once, without warnings about unreadable images: for callers
+        that handle failures. Images enlarged more than twice to reach the
+        crops are named in one
+        :class:`~skdeepbiq.exceptions.SmallImageWarning`.
 
         Parameters
         ----------
@@ -162,12 +167,13 @@ class NetworkMixin:
             bottom)`` in the image's pixels, and ``shapes``: list of
             ``(height, width)`` (None without ``return_boxes``);
             ``failures``: sorted list of
-            :class:`~skdeepbiq.exceptions.ImageFailure`.
+            :class:`~skdeepbiq.exceptions.ImageFailure`; ``enlarged``: the
+            same for the images enlarged more than twice.
         """
         check_is_fitted(self, "network_")
         images = check_images(X)
         runtime = self._runtime()
-        return extract_rows(
+        result = extract_rows(
             self._engine(runtime, self._crop_spec(dense_stride)),
             images,
             n_features=self.n_features_out_,
@@ -180,6 +186,10 @@ class NetworkMixin:
             },
             return_boxes=return_boxes,
         )
+        if result.enlarged:
+            warning = SmallImageWarning.from_images(result.enlarged, len(images))
+            warnings.warn(warning, stacklevel=3)
+        return result
 
     def _compute_mode(self) -> str:
         if self.compute == "auto":
@@ -203,7 +213,26 @@ class NetworkMixin:
             snap=STRIDE if trunk else 1,
             dense_stride=dense_stride,
             max_side=self.max_side,
+            viewing_side=self.viewing_side(),
         )
+
+    def viewing_side(self) -> int | None:
+        """The viewing scale of this call: the shorter side, in pixels, that
+        larger images are reduced to (``viewing_scale`` resolved); None for
+        ``"native"``.
+
+        Returns
+        -------
+        shorter_side : int or None
+            `training_scale_` for ``"learned"``, the parameter itself for an
+            int.
+        """
+        check_is_fitted(self, "network_")
+        if self.viewing_scale == "native":
+            return None
+        if self.viewing_scale == "learned":
+            return getattr(self, "training_scale_", None)
+        return int(self.viewing_scale)
 
     def _fit_backbone(self, trunk: bool) -> None:
         """Draw the seed and build ``network_`` from the parameters."""
@@ -355,6 +384,8 @@ class NetworkMixin:
             "precision": str(runtime.amp_dtype),
             "torch": torch.__version__,
         }
+        if (side := self.viewing_side()) is not None:
+            common["viewing_side"] = side
         if kind == "trunk-maps":
             config = {"version": 1, "kind": kind, "weights": self._trunk_identity}
             if deep:  # a shorter trunk: other maps

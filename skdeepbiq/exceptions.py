@@ -108,3 +108,34 @@ class UnreadableImageWarning(SkDeepBIQWarning):
             f"{consequence}:\n" + format_failures(failures),
             failures,
         )
+
+
+class SmallImageWarning(SkDeepBIQWarning):
+    """Some images were enlarged more than twice to reach the model's crops.
+
+    An image whose shorter side is less than half the crop size (a 10x10
+    icon, a 100-pixel thumbnail for 224-pixel crops) is enlarged until its
+    crops fit, so its score comes from pixels at a magnification that no
+    rater saw. Emitted once per call by the featurizer (and so by
+    ``DeepBIQRegressor.predict``, ``crop_scores`` and ``quality_maps``) for
+    the images it decoded; the command line prints it as a note on stderr.
+    ``images`` holds them as a list of :class:`ImageFailure` ``(index,
+    description, reason)``, the reason giving the size and the factor.
+    """
+
+    def __init__(self, message, images=()):
+        super().__init__(message)
+        self.images = list(images)
+
+    def __reduce__(self):
+        return type(self), (self.args[0] if self.args else "", self.images)
+
+    @classmethod
+    def from_images(cls, images, n_images: int):
+        """The warning for the enlarged ``images`` among ``n_images``."""
+        return cls(
+            f"{len(images)} of {n_images} images were enlarged more than 2x to "
+            "reach the model's crops; their scores come from a magnification "
+            "that no rater saw:\n" + format_failures(images),
+            images,
+        )

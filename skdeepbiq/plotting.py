@@ -10,12 +10,14 @@ import os
 
 import numpy as np
 
-from ._images import load_image
+from ._images import image_sizes, read_image
 
 __all__ = ["plot_quality_map", "save_quality_map"]
 
 #: Colours from bad (red) to good (blue); readable with red-green colour blindness.
 DEFAULT_CMAP = "RdYlBu"
+#: Photos are drawn with a shorter side of at most this many pixels (a screen's).
+DRAW_SIDE = 1600
 
 
 def _matplotlib():
@@ -29,8 +31,8 @@ def _matplotlib():
     return matplotlib
 
 
-def _map_and_score(image: np.ndarray, quality_map, score):
-    """The map as an (H, W) array matching ``image``, and the score to show."""
+def _map_and_score(quality_map, score):
+    """The map as an (h, w) array, and the score to show."""
     values = getattr(quality_map, "map", None)
     if values is None and isinstance(quality_map, dict):
         values = quality_map.get("map")
@@ -39,14 +41,25 @@ def _map_and_score(image: np.ndarray, quality_map, score):
     else:
         if score is None:
             score = quality_map["score"]
-    values = np.asarray(values, dtype=np.float64)
-    if values.shape != image.shape[:2]:
-        raise ValueError(
-            f"the map has shape {values.shape} but the image is "
-            f"{image.shape[0]}x{image.shape[1]} (height x width); pass the map "
-            "that quality_maps computed for this image"
-        )
-    return values, score
+    return np.asarray(values, dtype=np.float64), score
+
+
+def _same_picture(map_shape: tuple, image_shape: tuple) -> bool:
+    """Whether a map of ``map_shape`` is the image at its size or another scale."""
+    if len(map_shape) != 2:
+        return False
+    small, large = sorted((tuple(map_shape), tuple(image_shape)), key=min)
+    ratio = min(small) / min(large)  # rounding of either size: a pixel
+    return all(
+        abs(side - other * ratio) <= 1 for side, other in zip(small, large, strict=True)
+    )
+
+
+def _photo(image, shape: tuple):
+    """The photo read with a shorter side of at most :data:`DRAW_SIDE` pixels
+    (the map's own, when larger); ``shape``: the size it is drawn at."""
+    side = max(DRAW_SIDE, min(shape))
+    return read_image(image, 0, side)[0]
 
 
 def _title(title, score) -> str:
@@ -104,7 +117,10 @@ def plot_quality_map(
         The photo, read as the model reads it (EXIF orientation applied).
     quality_map : Bunch or ndarray of shape (height, width)
         An element of :func:`skdeepbiq.quality_maps`'s result (its ``map``
-        is drawn and its ``score`` shown), or a map of the image's size.
+        is drawn and its ``score`` shown), or a map of the image's size or
+        of the image at another scale (the map of a large photo is at the
+        model's viewing scale): it is stretched over the photo. A photo
+        larger than the screen is drawn with a shorter side of 1600 pixels.
     score : float, default=None
         Score shown in the title; None shows the Bunch's pooled ``score``
         (nothing for a bare array).
@@ -151,8 +167,16 @@ def plot_quality_map(
     'grey: score 50.0'
     """
     _matplotlib()
-    pixels = load_image(image, 0)
-    values, score = _map_and_score(pixels, quality_map, score)
+    values, score = _map_and_score(quality_map, score)
+    pixels = _photo(image, values.shape)
+    if not _same_picture(values.shape, pixels.shape[:2]):
+        raise ValueError(
+            f"the map has shape {values.shape} but the image is "
+            f"{pixels.shape[0]}x{pixels.shape[1]} (height x width), not the "
+            "same picture at another scale; pass the map that quality_maps "
+            "computed for this image"
+        )
+    height, width = pixels.shape[:2]
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -167,6 +191,7 @@ def plot_quality_map(
         vmin=vmin,
         vmax=vmax,
         interpolation="nearest",
+        extent=(-0.5, width - 0.5, height - 0.5, -0.5),
     )
     ax.set_axis_off()
     text = _title(title, score)
@@ -269,14 +294,18 @@ def save_quality_map(
     _matplotlib()
     from matplotlib.figure import Figure
 
-    pixels = load_image(image, 0)
-    height, width = pixels.shape[:2]
+    shape = image_sizes([image])[0]
+    if shape is None:  # no header: the reading error names the problem
+        read_image(image, 0)
+    height, width = shape
     longest = max(height, width)
     if size is None:
         size = int(np.clip(longest, 480, 1600))
     scale = size / longest
     width_px = max(1, round(width * scale))
     height_px = max(1, round(height * scale))
+    # read no more pixels than the file shows (a 24-megapixel photo at 1600)
+    pixels = read_image(image, 0, max(min(width_px, height_px), 1))[0]
     figure = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     ax = figure.add_axes((0, 0, 1, 1))
     plot_quality_map(

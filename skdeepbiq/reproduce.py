@@ -203,10 +203,11 @@ def reproduce(
         "leaky_fine_tuning": leaky_fine_tuning,
     }
     memory = os.fspath(cache) if cache is not None else str(output / "cache")
+    # the paper's crops: at every image's own pixels
     featurizer_params = dict(
         backbone=backbone, weights=weights, crop_size=crop_size,
         random_state=random_state, device=device, batch_size=batch_size,
-        n_jobs=n_jobs, memory=memory, verbose=verbose,
+        n_jobs=n_jobs, memory=memory, verbose=verbose, viewing_scale="native",
     )  # fmt: skip
     store = SplitStore(output / "splits")
     runner = SplitRunner(data, splits, store, settings["C"], verbose)

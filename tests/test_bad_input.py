@@ -24,6 +24,7 @@ from skdeepbiq.exceptions import (
     ImageFailure,
     ImageReadError,
     SkDeepBIQWarning,
+    SmallImageWarning,
     UnreadableImageWarning,
 )
 
@@ -393,7 +394,8 @@ def test_images_smaller_than_the_crop_and_1x1_files_get_features(tmp_path):
         )
         for i, size in enumerate([(1, 1), (5, 40), (31, 31)])
     ]
-    features = CNNCropFeaturizer(**SMALL).fit(paths).transform(paths)
+    with pytest.warns(SmallImageWarning, match="3 of 3 images were enlarged"):
+        features = CNNCropFeaturizer(**SMALL).fit(paths).transform(paths)
     assert features.shape == (3, 3 * 1280) and np.isfinite(features).all()
 
 

@@ -31,6 +31,7 @@ from skdeepbiq._batching import forward_passes
 from skdeepbiq.exceptions import (
     ImageReadError,
     SkDeepBIQWarning,
+    SmallImageWarning,
     WeightsNotFoundError,
 )
 
@@ -104,7 +105,11 @@ def test_every_crop_mode_and_small_images_work(mode):
     tiny = [np.full((1, 1, 3), 200, np.uint8), np.zeros((10, 40, 3), np.uint8)]
     big = make_images(2, size=(70, 90))
     featurizer = CNNCropFeaturizer(**{**SMALL, "crops": mode}).fit(tiny + big)
-    features = featurizer.transform(tiny + big)
+    with pytest.warns(SmallImageWarning) as record:
+        features = featurizer.transform(tiny + big)
+    # the tiny ones; in "center" mode all, enlarged to 256 px
+    enlarged = [0, 1, 2, 3] if mode == "center" else [0, 1]
+    assert [image.index for image in record[0].message.images] == enlarged
     n_crops = 1 if mode == "center" else 3
     assert featurizer.n_crops_ == n_crops
     assert features.shape == (4, n_crops * 1280)
@@ -150,7 +155,7 @@ def test_center_crop_features_equal_torchvision_with_imagenet_weights(
 
 
 def test_alexnet_features_are_fc7_after_relu():
-    pixels = make_images(1, size=(80, 80))[0]
+    pixels = make_images(1, size=(160, 160))[0]
     featurizer = CNNCropFeaturizer(
         backbone="alexnet", weights=None, crops="center", crop_size=64
     ).fit([pixels])
@@ -455,7 +460,7 @@ def test_out_of_memory_on_one_crop_is_a_memory_error(images, monkeypatch):
 def test_layer_features_are_that_modules_output_in_eval_mode(backbone, layer):
     # The pruned graph (torch.fx) must run with batch-norm statistics frozen:
     # a deep copy of a GraphModule comes back in training mode.
-    pixels = make_images(1, size=(80, 80))[0]
+    pixels = make_images(1, size=(160, 160))[0]
     featurizer = CNNCropFeaturizer(
         backbone=backbone, weights=None, layer=layer, crops="center", crop_size=64
     ).fit([pixels])

@@ -71,3 +71,19 @@ def test_pretrained_scores_of_the_sample_images_are_those_its_training_recorded(
     paths = [str(ROOT / "examples" / "images" / name) for name in names]
     scores = load_pretrained(device="cpu").predict(paths)
     assert_allclose(scores, [recorded[name] for name in names], rtol=GOLDEN_RTOL)
+
+
+@pytest.mark.clive
+def test_pretrained_scores_of_500x500_clive_photos_did_not_move(
+    pretrained_weights_cached,
+):
+    # tests/data/pretrained_clive_scores.npz: the shipped model's scores of 20
+    # clive-dev photos, computed before the viewing scale existed. Its viewing
+    # scale is 500 pixels, CLIVE's own: photos of that size are read as before.
+    if not (CLIVE_DEV / "mos.csv").exists():
+        pytest.skip("../shared/data/clive-dev is not present")
+    stored = np.load(Path(__file__).parent / "data" / "pretrained_clive_scores.npz")
+    paths = [str(CLIVE_DEV / "images" / name) for name in stored["names"]]
+    model = load_pretrained(device="cpu")
+    assert model.featurizer_.viewing_side() == 500
+    assert_allclose(model.predict(paths), stored["scores"], rtol=GOLDEN_RTOL)

@@ -208,8 +208,10 @@ def test_quality_maps_cover_every_pixel_of_every_image(tiny_model):
 
 def test_quality_maps_score_a_denser_grid_with_a_smaller_stride(tiny_model):
     image = make_images(1, size=(96, 96))[0]
-    coarse = quality_maps(tiny_model, [image], stride=32)[0]
-    fine = quality_maps(tiny_model, [image], stride=8)[0]
+    native = copy.deepcopy(tiny_model)  # the image's own pixels, not reduced to 48
+    native.featurizer_.set_params(viewing_scale="native")
+    coarse = quality_maps(native, [image], stride=32)[0]
+    fine = quality_maps(native, [image], stride=8)[0]
     assert len(coarse.scores) == 9  # starts 0, 32, 64 in both directions
     assert len(fine.scores) == 81
 

@@ -58,7 +58,7 @@ def test_stages_tap_each_stage_of_mobilenet_v2(images):
 
 
 def test_features_are_each_modules_mean_and_std_in_network_order():
-    pixels = make_images(1, size=(80, 80))[0]
+    pixels = make_images(1, size=(160, 160))[0]
     featurizer = CNNCropFeaturizer(
         weights=None, crops="center", crop_size=64,
         layer=["features.6", "features.3"], spatial_pooling="mean_std",

@@ -19,10 +19,15 @@ from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, quality_maps
 from skdeepbiq._batching import forward_passes
 from skdeepbiq._crops import MIN_SIDE, CropSpec, check_whole_image, whole_size
 from skdeepbiq._runtime import Runtime
+from skdeepbiq.exceptions import SmallImageWarning
 
 from .conftest import make_images
 
-WHOLE = dict(backbone="mobilenet_v2", weights=None, crops="whole")
+# Whole images of several sizes, each at its own pixels (the learned viewing
+# scale would reduce the larger ones: tested in test_viewing_scale.py).
+WHOLE = dict(
+    backbone="mobilenet_v2", weights=None, crops="whole", viewing_scale="native"
+)
 #: (height, width) of images of mixed sizes and orientations.
 SIZES = [(70, 90), (100, 64), (64, 64), (81, 77)]
 
@@ -98,7 +103,9 @@ def test_whole_image_box_is_exactly_the_image_in_its_own_pixels():
             n_crops=1, crop_size=224, mode="whole", seed=0,
             max_side=int(rng.integers(64, 1500)),
         )  # fmt: skip
-        boxes = spec.image_boxes(np.zeros((height, width, 3), np.uint8))
+        boxes = spec.image_boxes(
+            np.zeros((height, width, 3), np.uint8), (height, width)
+        )
         np.testing.assert_array_equal(boxes, [[0, 0, width, height]])
 
 
@@ -129,6 +136,7 @@ def test_whole_images_on_each_device_match_the_network_on_the_cpu(mixed_images, 
     np.testing.assert_allclose(features, expected, rtol=1e-3, atol=1e-3 * scale)
 
 
+@pytest.mark.filterwarnings("ignore::skdeepbiq.exceptions.SmallImageWarning")
 def test_whole_image_features_differ_from_a_central_crop(mixed_images):
     whole = CNNCropFeaturizer(**WHOLE).fit(mixed_images).transform(mixed_images)
     center = CNNCropFeaturizer(**{**WHOLE, "crops": "center", "crop_size": 32})
@@ -153,11 +161,12 @@ def test_image_under_the_minimum_side_gets_the_features_of_its_enlarged_copy():
     tiny = make_images(1, (24, 40), seed=5)[0]
     featurizer = CNNCropFeaturizer(**WHOLE).fit([tiny])
     enlarged = resized(tiny, (MIN_SIDE, 106))
-    np.testing.assert_array_equal(
-        featurizer.transform([tiny]), featurizer.transform([enlarged])
-    )
+    with pytest.warns(SmallImageWarning, match="40x24 pixels, enlarged 2.7x"):
+        features = featurizer.transform([tiny])
+    np.testing.assert_array_equal(features, featurizer.transform([enlarged]))
 
 
+@pytest.mark.filterwarnings("ignore::skdeepbiq.exceptions.SmallImageWarning")
 def test_crop_boxes_are_the_whole_image_in_its_own_pixels_before_the_cap():
     images = [make_images(1, size, seed=1)[0] for size in [(300, 200), (24, 40)]]
     featurizer = CNNCropFeaturizer(**WHOLE, max_side=100).fit(images)
