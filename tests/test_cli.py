@@ -104,8 +104,59 @@ def test_missing_path_is_reported_with_exit_code_1(trained, tmp_path):
     done = run_cli("score", missing, "--model", trained / "model.npz")
     assert done.returncode == 1
     assert f"{missing}: no such file or directory" in done.stderr
-    assert "no images to score" in done.stderr
-    assert done.stdout == ""
+    assert read_csv(done.stdout) == [{"path": str(missing), "score": ""}]
+
+
+def test_missing_path_gets_an_empty_row_in_the_order_given(trained, tmp_path, capsys):
+    first, last = (str(trained / "images" / f"img{i}.png") for i in (0, 1))
+    missing = str(tmp_path / "gone.jpg")
+    model = ["--model", str(trained / "model.npz"), "-q"]
+    assert main(["score", first, missing, last, *model]) == 1
+    captured = capsys.readouterr()
+    assert f"{missing}: no such file or directory" in captured.err
+    assert "1 of the inputs could not be scored" in captured.err
+    rows = read_csv(captured.out)
+    assert [row["path"] for row in rows] == [first, missing, last]
+    assert rows[1]["score"] == "" and np.isfinite(float(rows[2]["score"]))
+    assert main(["score", first, missing, last, *model, "--format", "json"]) == 1
+    records = json.loads(capsys.readouterr().out)
+    assert [record["path"] for record in records] == [first, missing, last]
+    assert records[1] == {
+        "path": missing, "score": None, "error": "no such file or directory"
+    }  # fmt: skip
+
+
+def test_score_output_in_a_missing_folder_fails_before_loading_the_model(
+    trained, tmp_path, monkeypatch, capsys
+):
+    from skdeepbiq.cli import score as score_command
+
+    def not_now(*args, **kwargs):
+        raise AssertionError("the model was loaded before --output was checked")
+
+    monkeypatch.setattr(score_command, "load_model_argument", not_now)
+    output = tmp_path / "no-folder" / "scores.csv"
+    image = str(trained / "images" / "img0.png")
+    assert main(["score", image, "-o", str(output), "-q"]) == 1
+    error = capsys.readouterr().err
+    assert f"--output {output}: no such folder" in error
+    assert main(["score", image, "-o", str(tmp_path), "-q"]) == 2
+    assert f"--output {tmp_path}: is a folder" in capsys.readouterr().err
+
+
+def test_fit_output_in_a_missing_folder_fails_before_training(
+    trained, tmp_path, monkeypatch, capsys
+):
+    from skdeepbiq import DeepBIQRegressor
+
+    def not_now(*args, **kwargs):
+        raise AssertionError("training started before --output was checked")
+
+    monkeypatch.setattr(DeepBIQRegressor, "fit", not_now)
+    output = tmp_path / "no-folder" / "model.npz"
+    manifest = str(trained / "manifest.csv")
+    assert main(["fit", manifest, "--output", str(output), *TINY]) == 1
+    assert f"--output {output}: no such folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

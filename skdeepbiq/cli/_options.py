@@ -78,6 +78,26 @@ def run_handler(handler, args: argparse.Namespace) -> int:
         return exit_code(error)
 
 
+def check_output_file(option: str, path: str | None) -> None:
+    """Refuse an output file that cannot be written, before any work is done.
+
+    ``option`` (``--output``) names the option in the message. A file in a
+    folder that does not exist gives a ``FileNotFoundError`` (exit code 1,
+    as every missing path); a path that is a folder, a :class:`UsageError`
+    (exit code 2). None (no such option given) passes.
+    """
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a folder; name a file in it")
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"{option} {path}: no such folder {folder!r}; create it first "
+            "(nothing was computed)"
+        )
+
+
 def require_matplotlib(purpose: str) -> None:
     """Refuse ``purpose`` (an option, ...) with exit code 2 without matplotlib."""
     if importlib.util.find_spec("matplotlib") is None:

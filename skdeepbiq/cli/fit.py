@@ -10,6 +10,7 @@ from ._options import (
     add_backbone_options,
     add_c_option,
     add_runtime_options,
+    check_output_file,
     positive_int,
     runtime_params,
 )
@@ -141,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     from .._regressor import default_regressor
     from ..datasets import load_manifest
 
+    check_output_file("--output", args.output)  # before hours of training
     data = load_manifest(args.manifest)
     featurizer = make_featurizer(args)
     regressor = None
