@@ -56,7 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--maps",
         metavar="DIR",
         help="also write each image's quality map to DIR as a PNG named after "
-        "the image (photo.jpg -> DIR/photo.png): the photo, the mean score of "
+        "the image's whole file name (photo.jpg -> DIR/photo.jpg.png, "
+        "photo.png -> DIR/photo.png.png); images from several folders keep "
+        "their path below the folder they share (a/photo.jpg -> "
+        "DIR/a/photo.jpg.png, b/photo.jpg -> DIR/b/photo.jpg.png): the "
+        "photo, the mean score of "
         "a dense grid of crops over each pixel (red bad, blue good; colours "
         "span the training scores' mean +- 2 std) and its score. Needs "
         "matplotlib (pip install skdeepbiq[plot]); scores about 16 crops per "
