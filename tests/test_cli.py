@@ -255,6 +255,50 @@ def test_evaluate_prints_the_metrics_of_the_metrics_module(trained, capsys):
     assert -1 <= results["SROCC"] <= 1 and results["RMSE"] >= 0
 
 
+def test_evaluate_text_and_json_name_the_image_count_alike(trained, capsys):
+    argv = ["evaluate", str(trained / "model.npz"), str(trained / "manifest.csv")]
+    assert main([*argv, "-q"]) == 0
+    text = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
+    assert main([*argv, "-q", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert list(text) == list(records)
+    assert int(text["n_images"]) == records["n_images"] == 8
+
+
+def test_fit_and_evaluate_take_a_manifest_whose_score_column_is_score(
+    trained, tmp_path, capsys
+):
+    renamed = trained / "renamed.csv"  # beside the images, as the paths say
+    renamed.write_text(
+        (trained / "manifest.csv").read_text().replace("image,mos", "image,score")
+    )
+    model = str(tmp_path / "model.npz")
+    assert main(["fit", str(renamed), "--output", model, *TINY]) == 0
+    assert main(["evaluate", model, str(renamed), "-q", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_images"] == 8
+    np.testing.assert_array_equal(
+        load_model(model).predict([str(trained / "images" / "img3.png")]),
+        load_model(trained / "model.npz").predict(
+            [str(trained / "images" / "img3.png")]
+        ),
+    )
+
+
+def test_a_manifest_without_a_score_column_names_the_columns_found(
+    trained, tmp_path, capsys
+):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("image,quality\na.png,3\n")
+    for argv in (
+        ["fit", str(manifest), "--output", str(tmp_path / "m.npz"), *TINY],
+        ["evaluate", str(trained / "model.npz"), str(manifest), "-q"],
+    ):
+        assert main(argv) == 2
+        error = capsys.readouterr().err
+        assert "no score column: expected 'mos' or 'score'" in error
+        assert "found the columns ['image', 'quality']" in error
+
+
 def test_a_model_argument_that_is_not_a_model_is_bad_usage(tmp_path, capsys):
     image = tmp_path / "a.png"
     Image.fromarray(make_images(1)[0]).save(image)

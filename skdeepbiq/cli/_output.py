@@ -39,12 +39,15 @@ def write_scores(stream, paths, scores, failures, output_format: str) -> None:
 
 
 def write_metrics(stream, n_images: int, results: dict, output_format: str) -> None:
-    """The metrics of ``evaluate``: ``name<TAB>value`` lines or a JSON object."""
+    """The metrics of ``evaluate``: ``name<TAB>value`` lines or a JSON object.
+
+    Both start with ``n_images``, the number of images scored.
+    """
     if output_format == "json":
         json.dump({"n_images": n_images, **results}, stream, indent=1)
         stream.write("\n")
         return
-    stream.write(f"images\t{n_images}\n")
+    stream.write(f"n_images\t{n_images}\n")
     for name, value in results.items():
         stream.write(f"{name}\t{value:.4f}\n")
 

@@ -12,8 +12,9 @@ from ._scoring import load_model_argument, predict_with_failures
 
 HELP = "accuracy of a model on images with known scores"
 DESCRIPTION = (
-    "Score the images of a CSV manifest with MODEL and print PLCC, SROCC, "
-    "KROCC, RMSE and MAE against the manifest's scores."
+    "Score the images of a CSV manifest (columns image, mos or score; image "
+    "paths relative to the CSV) with MODEL and print n_images (the images "
+    "scored), PLCC, SROCC, KROCC, RMSE and MAE against the manifest's scores."
 )
 
 

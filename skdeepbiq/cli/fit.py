@@ -18,7 +18,8 @@ from ._options import (
 HELP = "train a model on images and their scores"
 DESCRIPTION = (
     "Train a DeepBIQ model on the images of a CSV manifest (columns image, "
-    "mos[, mos_std][, group]; image paths relative to the CSV) and save it as "
+    "mos or score[, mos_std][, group]; image paths relative to the CSV) and "
+    "save it as "
     "a .npz file: plain arrays, no pickle. The backbone's weights are not "
     "copied into it, only named."
 )
