@@ -351,6 +351,39 @@ def test_weights_fetch_downloads_from_torchvisions_address_with_its_hash(
     assert (tmp_path / "hub" / "checkpoints" / "mobilenet_v2-b0353104.pth").exists()
 
 
+def test_weights_fetch_takes_several_backbones_and_prints_each_path(
+    monkeypatch, capsys
+):
+    import skdeepbiq.weights
+
+    fetched = []
+
+    def fetch_weights(backbone, weights="IMAGENET1K_V1", *, verbose=True):
+        fetched.append((backbone, weights))
+        return f"/cache/{backbone}.pth"
+
+    monkeypatch.setattr(skdeepbiq.weights, "fetch_weights", fetch_weights)
+    assert main(["weights", "fetch", "alexnet", "resnet50", "alexnet", "-q"]) == 0
+    assert fetched == [("alexnet", "IMAGENET1K_V1"), ("resnet50", "IMAGENET1K_V1")]
+    assert capsys.readouterr().out == "/cache/alexnet.pth\n/cache/resnet50.pth\n"
+    assert main(["weights", "fetch", "resnet50", "--weights", "IMAGENET1K_V2"]) == 0
+    assert fetched[-1] == ("resnet50", "IMAGENET1K_V2")
+
+
+def test_ci_script_runs_only_commands_the_parser_takes():
+    import shlex
+
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    commands = [
+        shlex.split(line.split("#", 1)[0])
+        for line in lines
+        if line.startswith("skdeepbiq ")
+    ]
+    assert any(words[1:3] == ["weights", "fetch"] for words in commands)
+    for words in commands:
+        build_parser().parse_args(words[1:])
+
+
 def test_weights_list_with_an_empty_cache(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     assert main(["weights", "list"]) == 0
