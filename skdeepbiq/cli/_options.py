@@ -36,6 +36,11 @@ def print_error(message: str) -> None:
     print(f"skdeepbiq: error: {message}", file=sys.stderr)
 
 
+def print_warning(message: str) -> None:
+    """Write ``skdeepbiq: warning: message`` to stderr."""
+    print(f"skdeepbiq: warning: {message}", file=sys.stderr)
+
+
 def exit_code(error: Exception) -> int:
     """The exit code of an error a command raised (see :data:`EXIT_CODES`).
 
