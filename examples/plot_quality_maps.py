@@ -268,8 +268,10 @@ else:
 # The same from the command line
 # ------------------------------
 # ``skdeepbiq score PHOTOS --maps DIR`` prints the scores as usual and writes
-# ``DIR/<photo name>.png`` for each photo: the photo, its map (default
-# stride: half a crop), a colour bar and the score, in a file of the photo's
-# aspect ratio::
+# ``DIR/<photo's file name>.png`` for each photo (``photo.jpg`` gives
+# ``photo.jpg.png``; photos from several folders keep their path below the
+# folder they share, ``a/photo.jpg`` gives ``DIR/a/photo.jpg.png``): the
+# photo, its map (default stride: half a crop), a colour bar and the score,
+# in a file of the photo's aspect ratio::
 #
 #     skdeepbiq score examples/images --maps maps/

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # what static tools see; at run time see __getattr__
     from ._featurizer import CNNCropFeaturizer
     from ._finetune import FineTuning
+    from ._fingerprint import training_overlap
     from ._maps import quality_maps
     from ._pooling import CropPooler
     from ._pretrained import load_model, load_pretrained, save_model
@@ -29,6 +30,7 @@ _EXPORTS = {
     "load_pretrained": "._pretrained",
     "quality_maps": "._maps",
     "save_model": "._pretrained",
+    "training_overlap": "._fingerprint",
 }
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "load_pretrained",
     "quality_maps",
     "save_model",
+    "training_overlap",
 ]
 
 

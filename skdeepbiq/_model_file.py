@@ -8,7 +8,9 @@ with ``allow_pickle=False`` so that loading a file cannot run code:
   this skdeepbiq; :data:`READABLE_VERSIONS` lists those it reads;
 - ``config`` and ``metadata``: JSON strings (the model's parameters; notes
   such as the date and the training set);
-- the numbers of the fitted model (``coef``, ``intercept``, ``scaler_*``).
+- the numbers of the fitted model (``coef``, ``intercept``, ``scaler_*``);
+- optionally ``training_fingerprints``, a uint64 per training image (see
+  :func:`skdeepbiq.training_overlap`), and ``network.*``, tuned weights.
 
 :func:`write_model_file` writes such a file and :func:`read_model_file`
 reads one back, with an error that says what the file is when it is not a

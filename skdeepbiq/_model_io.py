@@ -49,6 +49,9 @@ _RUNTIME_PARAMS = (
 _REGRESSORS = {cls.__name__: cls for cls in (LinearSVR, Ridge, LinearRegression)}
 #: The arrays of the fitted StandardScaler, when the model standardises.
 _SCALER_ARRAYS = ("scaler_mean", "scaler_scale", "scaler_n_samples_seen")
+#: The array of the training images' fingerprints (``training_fingerprints_``),
+#: absent from files saved before they were kept.
+_FINGERPRINTS = "training_fingerprints"
 #: ``featurizer.fit`` does not read its images; this stands in for them.
 _PLACEHOLDER_IMAGE = np.zeros((1, 1, 3), dtype=np.uint8)
 
@@ -139,7 +142,9 @@ def save_model(model, path, *, metadata=None):
         fine-tuned model also keeps the weights that tuning changed, as
         ``network.<name>`` arrays (MobileNetV2's tuned tail: about 7 MB),
         and its recipe. All the model's own parameters (``fusion``,
-        ``pooling``, ``power``, ...) are kept.
+        ``pooling``, ``power``, ...) are kept, and the fingerprints of its
+        training images (``training_fingerprints_``, 8 bytes an image; see
+        :func:`~skdeepbiq.training_overlap`).
     path : str or path-like
         Output file; ``.npz`` is appended when missing (as numpy does).
     metadata : dict, default=None
@@ -185,6 +190,9 @@ def save_model(model, path, *, metadata=None):
         arrays["scaler_mean"] = model.scaler_.mean_
         arrays["scaler_scale"] = model.scaler_.scale_
         arrays["scaler_n_samples_seen"] = model.scaler_.n_samples_seen_
+    fingerprints = getattr(model, "training_fingerprints_", None)
+    if fingerprints is not None:
+        arrays[_FINGERPRINTS] = np.asarray(fingerprints, dtype=np.uint64)
     if config["featurizer"].get("fine_tune") is not None:
         tuned = model.featurizer_.tuned_weights()
         arrays |= {_NETWORK_PREFIX + name: value for name, value in tuned.items()}
@@ -290,7 +298,8 @@ def load_model(
     Returns
     -------
     model : DeepBIQRegressor
-        Fitted: ``predict`` works at once.
+        Fitted: ``predict`` works at once. Its ``training_fingerprints_``
+        are the file's, None for a file saved without them.
 
     Raises
     ------
@@ -344,9 +353,11 @@ def load_model(
             f"{path!r} expects {regressor.n_features_in_} features per "
             f"row but its featurizer gives {expected}"
         )
-    return fitted_model(
+    model = fitted_model(
         model,
         featurizer=fitted_featurizer,
         regressor=regressor,
         **(_scaling(path, config, arrays) if model.standardize else {}),
     )
+    model.training_fingerprints_ = arrays.get(_FINGERPRINTS)
+    return model

@@ -18,6 +18,7 @@ from ._defaults import (
     default_sub_estimator,
 )
 from ._featurizer import CNNCropFeaturizer
+from ._fingerprint import fingerprint_images
 from ._head import (
     HeadViewsMixin,
     crop_score_bunches,
@@ -124,6 +125,12 @@ class DeepBIQRegressor(
         ``featurizer="precomputed"`` only.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of a DataFrame of precomputed features.
+    training_fingerprints_ : ndarray of shape (n_training_images,) of uint64 or None
+        A fingerprint of each training image that could be read (8 bytes of
+        BLAKE2b of a file's bytes, or of an array's shape and pixels), kept
+        by model files: :func:`~skdeepbiq.training_overlap` counts the
+        images of ``X`` the model was trained on. None with
+        ``featurizer="precomputed"`` and for files saved without them.
 
     See Also
     --------
@@ -208,11 +215,17 @@ class DeepBIQRegressor(
         """
         self._validate_params()
         featurizer = featurizer_to_fit(self.featurizer, self.fine_tune)
+        precomputed = isinstance(featurizer, PrecomputedCropFeatures)
+        if not precomputed:
+            X = check_images(X)  # a list: read again for the fingerprints
         features, y = training_features(
             featurizer, X, y, skip_unreadable=self.skip_unreadable
         )
         self.featurizer_ = featurizer
         self.n_crops_ = getattr(featurizer, "n_crops_", 1)
+        self.training_fingerprints_ = (
+            None if precomputed else fingerprint_images(X, skip_unreadable=True)
+        )
         rows, targets = features, y
         if self.fusion == "prediction":
             rows = features.reshape(len(features) * self.n_crops_, -1)

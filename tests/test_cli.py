@@ -104,8 +104,59 @@ def test_missing_path_is_reported_with_exit_code_1(trained, tmp_path):
     done = run_cli("score", missing, "--model", trained / "model.npz")
     assert done.returncode == 1
     assert f"{missing}: no such file or directory" in done.stderr
-    assert "no images to score" in done.stderr
-    assert done.stdout == ""
+    assert read_csv(done.stdout) == [{"path": str(missing), "score": ""}]
+
+
+def test_missing_path_gets_an_empty_row_in_the_order_given(trained, tmp_path, capsys):
+    first, last = (str(trained / "images" / f"img{i}.png") for i in (0, 1))
+    missing = str(tmp_path / "gone.jpg")
+    model = ["--model", str(trained / "model.npz"), "-q"]
+    assert main(["score", first, missing, last, *model]) == 1
+    captured = capsys.readouterr()
+    assert f"{missing}: no such file or directory" in captured.err
+    assert "1 of the inputs could not be scored" in captured.err
+    rows = read_csv(captured.out)
+    assert [row["path"] for row in rows] == [first, missing, last]
+    assert rows[1]["score"] == "" and np.isfinite(float(rows[2]["score"]))
+    assert main(["score", first, missing, last, *model, "--format", "json"]) == 1
+    records = json.loads(capsys.readouterr().out)
+    assert [record["path"] for record in records] == [first, missing, last]
+    assert records[1] == {
+        "path": missing, "score": None, "error": "no such file or directory"
+    }  # fmt: skip
+
+
+def test_score_output_in_a_missing_folder_fails_before_loading_the_model(
+    trained, tmp_path, monkeypatch, capsys
+):
+    from skdeepbiq.cli import score as score_command
+
+    def not_now(*args, **kwargs):
+        raise AssertionError("the model was loaded before --output was checked")
+
+    monkeypatch.setattr(score_command, "load_model_argument", not_now)
+    output = tmp_path / "no-folder" / "scores.csv"
+    image = str(trained / "images" / "img0.png")
+    assert main(["score", image, "-o", str(output), "-q"]) == 1
+    error = capsys.readouterr().err
+    assert f"--output {output}: no such folder" in error
+    assert main(["score", image, "-o", str(tmp_path), "-q"]) == 2
+    assert f"--output {tmp_path}: is a folder" in capsys.readouterr().err
+
+
+def test_fit_output_in_a_missing_folder_fails_before_training(
+    trained, tmp_path, monkeypatch, capsys
+):
+    from skdeepbiq import DeepBIQRegressor
+
+    def not_now(*args, **kwargs):
+        raise AssertionError("training started before --output was checked")
+
+    monkeypatch.setattr(DeepBIQRegressor, "fit", not_now)
+    output = tmp_path / "no-folder" / "model.npz"
+    manifest = str(trained / "manifest.csv")
+    assert main(["fit", manifest, "--output", str(output), *TINY]) == 1
+    assert f"--output {output}: no such folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -204,6 +255,50 @@ def test_evaluate_prints_the_metrics_of_the_metrics_module(trained, capsys):
     assert -1 <= results["SROCC"] <= 1 and results["RMSE"] >= 0
 
 
+def test_evaluate_text_and_json_name_the_image_count_alike(trained, capsys):
+    argv = ["evaluate", str(trained / "model.npz"), str(trained / "manifest.csv")]
+    assert main([*argv, "-q"]) == 0
+    text = dict(line.split("\t") for line in capsys.readouterr().out.splitlines())
+    assert main([*argv, "-q", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert list(text) == list(records)
+    assert int(text["n_images"]) == records["n_images"] == 8
+
+
+def test_fit_and_evaluate_take_a_manifest_whose_score_column_is_score(
+    trained, tmp_path, capsys
+):
+    renamed = trained / "renamed.csv"  # beside the images, as the paths say
+    renamed.write_text(
+        (trained / "manifest.csv").read_text().replace("image,mos", "image,score")
+    )
+    model = str(tmp_path / "model.npz")
+    assert main(["fit", str(renamed), "--output", model, *TINY]) == 0
+    assert main(["evaluate", model, str(renamed), "-q", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_images"] == 8
+    np.testing.assert_array_equal(
+        load_model(model).predict([str(trained / "images" / "img3.png")]),
+        load_model(trained / "model.npz").predict(
+            [str(trained / "images" / "img3.png")]
+        ),
+    )
+
+
+def test_a_manifest_without_a_score_column_names_the_columns_found(
+    trained, tmp_path, capsys
+):
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("image,quality\na.png,3\n")
+    for argv in (
+        ["fit", str(manifest), "--output", str(tmp_path / "m.npz"), *TINY],
+        ["evaluate", str(trained / "model.npz"), str(manifest), "-q"],
+    ):
+        assert main(argv) == 2
+        error = capsys.readouterr().err
+        assert "no score column: expected 'mos' or 'score'" in error
+        assert "found the columns ['image', 'quality']" in error
+
+
 def test_a_model_argument_that_is_not_a_model_is_bad_usage(tmp_path, capsys):
     image = tmp_path / "a.png"
     Image.fromarray(make_images(1)[0]).save(image)
@@ -254,6 +349,39 @@ def test_weights_fetch_downloads_from_torchvisions_address_with_its_hash(
     url = "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth"
     assert calls == [(url, "b0353104")]  # one download, no PyPI fallback
     assert (tmp_path / "hub" / "checkpoints" / "mobilenet_v2-b0353104.pth").exists()
+
+
+def test_weights_fetch_takes_several_backbones_and_prints_each_path(
+    monkeypatch, capsys
+):
+    import skdeepbiq.weights
+
+    fetched = []
+
+    def fetch_weights(backbone, weights="IMAGENET1K_V1", *, verbose=True):
+        fetched.append((backbone, weights))
+        return f"/cache/{backbone}.pth"
+
+    monkeypatch.setattr(skdeepbiq.weights, "fetch_weights", fetch_weights)
+    assert main(["weights", "fetch", "alexnet", "resnet50", "alexnet", "-q"]) == 0
+    assert fetched == [("alexnet", "IMAGENET1K_V1"), ("resnet50", "IMAGENET1K_V1")]
+    assert capsys.readouterr().out == "/cache/alexnet.pth\n/cache/resnet50.pth\n"
+    assert main(["weights", "fetch", "resnet50", "--weights", "IMAGENET1K_V2"]) == 0
+    assert fetched[-1] == ("resnet50", "IMAGENET1K_V2")
+
+
+def test_ci_script_runs_only_commands_the_parser_takes():
+    import shlex
+
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    commands = [
+        shlex.split(line.split("#", 1)[0])
+        for line in lines
+        if line.startswith("skdeepbiq ")
+    ]
+    assert any(words[1:3] == ["weights", "fetch"] for words in commands)
+    for words in commands:
+        build_parser().parse_args(words[1:])
 
 
 def test_weights_list_with_an_empty_cache(tmp_path, monkeypatch, capsys):

@@ -34,6 +34,33 @@ sys.exit(code)
 """
 
 
+#: Runs the command line as ``python -m skdeepbiq`` ("module") or as the
+#: console script does, ``main()`` ("main"), and prints the environment's
+#: OMP_WAIT_POLICY as it was when torch was first imported.
+SPY = """
+import os, runpy, sys
+seen = []
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" and not seen:
+            seen.append(os.environ.get("OMP_WAIT_POLICY", "unset"))
+sys.meta_path.insert(0, Spy())
+entry = sys.argv.pop(1)
+sys.argv[0] = "skdeepbiq"
+code = 0
+try:
+    if entry == "module":
+        runpy.run_module("skdeepbiq", run_name="__main__", alter_sys=True)
+    else:
+        from skdeepbiq.cli import main
+        sys.exit(main())
+except SystemExit as stop:
+    code = stop.code
+print("OMP_WAIT_POLICY at torch import:", seen, file=sys.stderr)
+sys.exit(code)
+"""
+
+
 def run_probe(*args):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run(
@@ -84,6 +111,27 @@ def test_help_and_usage_errors_import_no_torch(args, code):
     assert "heavy modules: []" in done.stderr
     if code == 0:
         assert done.stdout.startswith("usage: skdeepbiq")
+
+
+@pytest.mark.parametrize("entry", ["module", "main"])
+@pytest.mark.parametrize("user_value", [None, "ACTIVE"])
+def test_command_line_sets_passive_omp_wait_policy_before_importing_torch(
+    entry, user_value, tmp_path
+):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TORCH_HOME=str(tmp_path))
+    env.pop("OMP_WAIT_POLICY", None)
+    if user_value is not None:
+        env["OMP_WAIT_POLICY"] = user_value  # the user's own choice is kept
+    done = subprocess.run(
+        [sys.executable, "-c", SPY, entry, "weights", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    expected = user_value or "PASSIVE"
+    assert f"OMP_WAIT_POLICY at torch import: ['{expected}']" in done.stderr
 
 
 def test_importing_the_package_imports_no_torch_until_a_name_is_used():

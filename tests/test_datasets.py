@@ -705,10 +705,20 @@ def test_load_manifest_ignores_a_byte_order_mark(manifest):
     assert load_manifest(manifest).y.tolist() == [1.0]
 
 
-def test_load_manifest_missing_mos_column_raises(manifest):
-    manifest.write_text("image,score\nimages/a.png,1\n")
-    with pytest.raises(ValueError, match=r"missing \['mos'\]"):
+def test_load_manifest_without_a_score_column_raises_naming_the_columns_found(
+    manifest,
+):
+    manifest.write_text("image,quality\nimages/a.png,1\n")
+    expected = r"no score column: expected 'mos' or 'score', found the columns "
+    with pytest.raises(ValueError, match=expected + r"\['image', 'quality'\]"):
         load_manifest(manifest)
+
+
+def test_load_manifest_reads_a_score_column_named_score_or_mos(manifest):
+    manifest.write_text("image,score\nimages/a.png,1\n")
+    assert load_manifest(manifest).y.tolist() == [1.0]
+    manifest.write_text("image,score,mos\nimages/a.png,1,2\n")  # mos first
+    assert load_manifest(manifest).y.tolist() == [2.0]
 
 
 def test_load_manifest_non_numeric_mos_raises_naming_the_line(manifest):

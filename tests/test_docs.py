@@ -130,3 +130,51 @@ def test_command_line_help_directive_renders_each_command():
     )
     with pytest.raises(ValueError, match="no command"):
         command_help(["no-such-command"])
+
+
+def readme_recipe() -> list[str]:
+    """The commands of the README's one-command recipe, each split into words."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Score photos in one command", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = []
+    for line in block.splitlines():
+        for command in line.split("#", 1)[0].split("&&"):
+            if command.strip():
+                commands.append(shlex.split(command))
+    return commands
+
+
+def test_readme_recipe_fetches_the_backbones_of_every_default_model(monkeypatch):
+    """After the recipe, score, evaluate, fit and fit --fine-tune all find
+    their weights: it fetches the backbone of each command's default."""
+    import skdeepbiq.weights
+    from skdeepbiq._defaults import default_featurizer
+    from skdeepbiq._pretrained import DEFAULT_PRETRAINED, model_metadata
+    from skdeepbiq.cli import main
+
+    commands = readme_recipe()
+    assert ["skdeepbiq", "score", "examples/images"] in commands
+    fetches = [
+        words for words in commands if words[:3] == ["skdeepbiq", "weights", "fetch"]
+    ]
+    assert fetches, "the recipe fetches no weights"
+    fetched = []
+
+    def fetch_weights(backbone, weights="IMAGENET1K_V1", *, verbose=True):
+        fetched.append((backbone, weights))
+        return f"/cache/{backbone}.pth"
+
+    monkeypatch.setattr(skdeepbiq.weights, "fetch_weights", fetch_weights)
+    for words in fetches:
+        assert main(words[1:]) == 0
+    pretrained = model_metadata(DEFAULT_PRETRAINED)["config"]["featurizer"]
+    needed = {
+        "fit": default_featurizer(),
+        "fit --fine-tune": default_featurizer(fine_tune=True),
+    }
+    for command, featurizer in needed.items():
+        assert (featurizer.backbone, featurizer.weights) in fetched, command
+    assert (pretrained["backbone"], pretrained["weights"]) in fetched, "score"

@@ -344,15 +344,43 @@ def test_plotting_without_matplotlib_says_which_extra_to_install(monkeypatch):
 # the command line ----------------------------------------------------------
 
 
-def test_map_file_names_are_the_image_names_without_collisions():
-    paths = ["a/photo.jpg", "b/photo.jpg", "a/photo.png", "c/other.tif", "PHOTO.gif"]
-    assert map_file_names(paths) == [
-        "photo.png",
-        "photo-2.png",
-        "photo-3.png",
-        "other.png",
-        "PHOTO-4.png",
+def test_map_file_names_keep_the_whole_file_name_and_never_collide():
+    assert map_file_names(["x.jpg", "x.png", "X.JPG"]) == [
+        "x.jpg.png",
+        "x.png.png",
+        "X.JPG.png",
     ]
+    paths = ["p/a/photo.jpg", "p/b/photo.jpg", "p/a/photo.png", "p/b/c/other.tif"]
+    assert map_file_names(paths) == [
+        os.path.join("a", "photo.jpg.png"),
+        os.path.join("b", "photo.jpg.png"),
+        os.path.join("a", "photo.png.png"),
+        os.path.join("b", "c", "other.tif.png"),
+    ]
+    # relative and absolute spellings of folders name maps the same way
+    assert map_file_names(["p/a/photo.jpg", os.path.abspath("p/photo.jpg")]) == [
+        os.path.join("a", "photo.jpg.png"),
+        "photo.jpg.png",
+    ]
+
+
+def test_score_maps_of_same_named_images_in_one_and_several_folders_never_collide(
+    tiny_model, tmp_path, capsys
+):
+    pytest.importorskip("matplotlib")
+    model_path = save_model(tiny_model, tmp_path / "tiny.npz")
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    for name in ("x.jpg", "x.png", "sub/x.jpg"):
+        Image.fromarray(make_images(1)[0]).save(photos / name)
+    maps = tmp_path / "maps"
+    code = main(
+        ["score", str(photos), "-r", "--model", str(model_path), "--maps",
+         str(maps), "-q"]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    written = sorted(str(path.relative_to(maps)) for path in maps.rglob("*.png"))
+    assert written == [os.path.join("sub", "x.jpg.png"), "x.jpg.png", "x.png.png"]
 
 
 def run_cli(*args):
@@ -379,9 +407,9 @@ def test_score_maps_writes_one_png_per_image_with_the_photos_aspect_ratio(
     maps = tmp_path / "maps"
     done = run_cli("score", *paths, "--model", model_path, "--maps", maps, "-q")
     assert done.returncode == 0, done.stderr
-    assert sorted(os.listdir(maps)) == ["small.png", "tall.png", "wide.png"]
+    assert sorted(os.listdir(maps)) == ["small.png.png", "tall.jpg.png", "wide.png.png"]
     for name, (height, width) in sizes.items():
-        with Image.open(maps / (Path(name).stem + ".png")) as written:
+        with Image.open(maps / (name + ".png")) as written:
             written.load()
             png_width, png_height = written.size
         assert abs(png_width / png_height - width / height) <= 1.5 / min(
@@ -425,12 +453,14 @@ def test_score_maps_refuses_a_file_as_the_maps_folder(tiny_model, tmp_path, caps
 
 def test_score_maps_never_replaces_an_image_with_its_map(tiny_model, tmp_path, capsys):
     model_path = save_model(tiny_model, tmp_path / "tiny.npz")
-    photo = tmp_path / "photo.png"
-    Image.fromarray(make_images(1)[0]).save(photo)
-    before = photo.read_bytes()
+    photo, other = tmp_path / "photo.jpg", tmp_path / "photo.jpg.png"
+    for path in (photo, other):  # photo.jpg's map would be photo.jpg.png
+        Image.fromarray(make_images(1)[0]).save(path)
+    before = other.read_bytes()
     code = main(
-        ["score", str(photo), "--model", str(model_path), "--maps", str(tmp_path), "-q"]
-    )
+        ["score", str(photo), str(other), "--model", str(model_path), "--maps",
+         str(tmp_path), "-q"]
+    )  # fmt: skip
     assert code == 2
     assert "would replace the image" in capsys.readouterr().err
-    assert photo.read_bytes() == before
+    assert other.read_bytes() == before

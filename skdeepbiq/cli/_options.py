@@ -36,6 +36,11 @@ def print_error(message: str) -> None:
     print(f"skdeepbiq: error: {message}", file=sys.stderr)
 
 
+def print_warning(message: str) -> None:
+    """Write ``skdeepbiq: warning: message`` to stderr."""
+    print(f"skdeepbiq: warning: {message}", file=sys.stderr)
+
+
 def exit_code(error: Exception) -> int:
     """The exit code of an error a command raised (see :data:`EXIT_CODES`).
 
@@ -76,6 +81,26 @@ def run_handler(handler, args: argparse.Namespace) -> int:
     except (UsageError, OSError, ValueError) as error:
         print_error(str(error))
         return exit_code(error)
+
+
+def check_output_file(option: str, path: str | None) -> None:
+    """Refuse an output file that cannot be written, before any work is done.
+
+    ``option`` (``--output``) names the option in the message. A file in a
+    folder that does not exist gives a ``FileNotFoundError`` (exit code 1,
+    as every missing path); a path that is a folder, a :class:`UsageError`
+    (exit code 2). None (no such option given) passes.
+    """
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a folder; name a file in it")
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"{option} {path}: no such folder {folder!r}; create it first "
+            "(nothing was computed)"
+        )
 
 
 def require_matplotlib(purpose: str) -> None:

@@ -39,12 +39,15 @@ def write_scores(stream, paths, scores, failures, output_format: str) -> None:
 
 
 def write_metrics(stream, n_images: int, results: dict, output_format: str) -> None:
-    """The metrics of ``evaluate``: ``name<TAB>value`` lines or a JSON object."""
+    """The metrics of ``evaluate``: ``name<TAB>value`` lines or a JSON object.
+
+    Both start with ``n_images``, the number of images scored.
+    """
     if output_format == "json":
         json.dump({"n_images": n_images, **results}, stream, indent=1)
         stream.write("\n")
         return
-    stream.write(f"images\t{n_images}\n")
+    stream.write(f"n_images\t{n_images}\n")
     for name, value in results.items():
         stream.write(f"{name}\t{value:.4f}\n")
 
@@ -53,7 +56,7 @@ def write_metrics(stream, n_images: int, results: dict, output_format: str) -> N
 
 
 def map_file_names(paths):
-    """PNG file name of each image's quality map: its name, with ``.png``.
+    """Where each image's quality map goes, relative to the maps folder.
 
     Parameters
     ----------
@@ -63,20 +66,19 @@ def map_file_names(paths):
     Returns
     -------
     names : list of str
-        ``photo.jpg`` gives ``photo.png``; when two images share a name (in
-        different folders, or ``a.jpg`` and ``a.png``), later ones get
-        ``-2``, ``-3``, ... (``photo-2.png``).
+        The image's file name with ``.png`` appended, so that ``photo.jpg``
+        and ``photo.png`` of one folder give ``photo.jpg.png`` and
+        ``photo.png.png``. Images from several folders keep their path
+        below the deepest folder that holds them all: ``a/photo.jpg`` and
+        ``b/sub/photo.jpg`` give ``a/photo.jpg.png`` and
+        ``b/sub/photo.jpg.png``, in subfolders of the maps folder. Two
+        different images never get the same name.
     """
-    names, used = [], set()
-    for path in paths:
-        stem = os.path.splitext(os.path.basename(path))[0] or "image"
-        name, count = f"{stem}.png", 1
-        while name.lower() in used:
-            count += 1
-            name = f"{stem}-{count}.png"
-        used.add(name.lower())
-        names.append(name)
-    return names
+    absolute = [os.path.abspath(path) for path in paths]
+    if not absolute:
+        return []
+    common = os.path.commonpath([os.path.dirname(path) for path in absolute])
+    return [os.path.relpath(path, common) + ".png" for path in absolute]
 
 
 def check_maps_folder(folder: str, paths: list[str]) -> None:
@@ -122,8 +124,10 @@ def write_maps(model, folder, paths, scores, failures, quiet) -> None:
     names = map_file_names(paths)
     todo = [index for index in range(len(paths)) if index not in failures]
     for index in tqdm(todo, disable=quiet, unit="img", desc="quality maps"):
+        target = os.path.join(folder, names[index])
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         save_quality_map(
-            os.path.join(folder, names[index]),
+            target,
             paths[index],
             quality_maps(model, [paths[index]])[0],
             score=scores[index],

@@ -44,7 +44,11 @@ def _folder_images(folder: str, recursive: bool) -> list[str]:
     return [path for path in found if _is_image_file(path)]
 
 
-def expand_paths(arguments, recursive=False):
+#: The reason given for a path that is not there.
+NO_SUCH_FILE = "no such file or directory"
+
+
+def expand_paths(arguments, recursive=False, *, keep_missing=False):
     """The image files named by command-line arguments.
 
     Parameters
@@ -56,6 +60,10 @@ def expand_paths(arguments, recursive=False):
         image extension).
     recursive : bool, default=False
         Also look into the subfolders of folders.
+    keep_missing : bool, default=False
+        Also keep, in its place among ``paths``, an argument that names no
+        existing file and is no pattern (it is still one of ``problems``):
+        ``score`` gives it a row with an empty score.
 
     Returns
     -------
@@ -79,8 +87,8 @@ def expand_paths(arguments, recursive=False):
             if not found:
                 problems.append((argument, "no image file matches this pattern"))
         else:
-            found = []
-            problems.append((argument, "no such file or directory"))
+            found = [argument] if keep_missing else []
+            problems.append((argument, NO_SUCH_FILE))
         paths += found
     return list(dict.fromkeys(paths)), problems
 

@@ -6,14 +6,17 @@ import argparse
 import sys
 import warnings
 
-from ._options import add_runtime_options, print_error, runtime_params
+from ._options import add_runtime_options, print_error, print_warning, runtime_params
 from ._output import METRIC_NAMES, write_metrics
 from ._scoring import load_model_argument, predict_with_failures
 
 HELP = "accuracy of a model on images with known scores"
 DESCRIPTION = (
-    "Score the images of a CSV manifest with MODEL and print PLCC, SROCC, "
-    "KROCC, RMSE and MAE against the manifest's scores."
+    "Score the images of a CSV manifest (columns image, mos or score; image "
+    "paths relative to the CSV) with MODEL and print n_images (the images "
+    "scored), PLCC, SROCC, KROCC, RMSE and MAE against the manifest's scores. "
+    "A warning on stderr counts the images MODEL was trained on, when it "
+    "keeps their fingerprints: its figures on them are no fair test."
 )
 
 
@@ -36,10 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the metrics; 1 when some images could not be scored."""
+    """Print the metrics; 1 when some images could not be scored.
+
+    Warns when the manifest holds images the model was trained on.
+    """
     import numpy as np
 
-    from .. import metrics
+    from .. import metrics, training_overlap
     from ..datasets import load_manifest
     from ..exceptions import SkDeepBIQWarning
 
@@ -57,6 +63,14 @@ def run(args: argparse.Namespace) -> int:
             name: getattr(metrics, name.lower())(y_true, y_pred)
             for name in METRIC_NAMES
         }
+    if getattr(model, "training_fingerprints_", None) is not None:
+        n_seen = training_overlap(model, list(data.paths))
+        if n_seen:
+            print_warning(
+                f"{n_seen} of the {len(data.paths)} images of {args.manifest} "
+                f"are among the images {args.model} was trained on: its "
+                "figures on them are not a fair test of it"
+            )
     write_metrics(sys.stdout, int(scored.sum()), results, args.format)
     if failures:
         print_error(f"{len(failures)} images could not be scored and are left out")

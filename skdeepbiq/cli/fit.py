@@ -10,6 +10,7 @@ from ._options import (
     add_backbone_options,
     add_c_option,
     add_runtime_options,
+    check_output_file,
     positive_int,
     runtime_params,
 )
@@ -17,7 +18,8 @@ from ._options import (
 HELP = "train a model on images and their scores"
 DESCRIPTION = (
     "Train a DeepBIQ model on the images of a CSV manifest (columns image, "
-    "mos[, mos_std][, group]; image paths relative to the CSV) and save it as "
+    "mos or score[, mos_std][, group]; image paths relative to the CSV) and "
+    "save it as "
     "a .npz file: plain arrays, no pickle. The backbone's weights are not "
     "copied into it, only named."
 )
@@ -141,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     from .._regressor import default_regressor
     from ..datasets import load_manifest
 
+    check_output_file("--output", args.output)  # before hours of training
     data = load_manifest(args.manifest)
     featurizer = make_featurizer(args)
     regressor = None

@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._options import add_runtime_options, print_error, runtime_params
+from ._options import (
+    add_runtime_options,
+    check_output_file,
+    print_error,
+    runtime_params,
+)
 from ._output import check_maps_folder, check_maps_model, write_maps, write_scores
 from ._scoring import (
     DEFAULT_MODEL,
+    NO_SUCH_FILE,
     expand_paths,
     load_model_argument,
     predict_with_failures,
@@ -18,8 +24,9 @@ HELP = "predict the quality of images"
 DESCRIPTION = (
     "Predict the quality of images: one score per image, on the scale the "
     "model was trained on (the default model: CLIVE's MOS, 0-100, higher is "
-    "better). Unreadable images are reported on stderr and the others are "
-    "still scored; the exit code is then 1."
+    "better). Missing or unreadable images are reported on stderr and get "
+    "a row with an empty score, in the order given; the others are still "
+    "scored, and the exit code is then 1."
 )
 
 
@@ -49,7 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--maps",
         metavar="DIR",
         help="also write each image's quality map to DIR as a PNG named after "
-        "the image (photo.jpg -> DIR/photo.png): the photo, the mean score of "
+        "the image's whole file name (photo.jpg -> DIR/photo.jpg.png, "
+        "photo.png -> DIR/photo.png.png); images from several folders keep "
+        "their path below the folder they share (a/photo.jpg -> "
+        "DIR/a/photo.jpg.png, b/photo.jpg -> DIR/b/photo.jpg.png): the "
+        "photo, the mean score of "
         "a dense grid of crops over each pixel (red bad, blue good; colours "
         "span the training scores' mean +- 2 std) and its score. Needs "
         "matplotlib (pip install skdeepbiq[plot]); scores about 16 crops per "
@@ -63,23 +74,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Score the images; 1 when some could not be scored (each is named)."""
-    paths, problems = expand_paths(args.paths, recursive=args.recursive)
+    """Score the images; 1 when some could not be scored (each is named).
+
+    A path that does not exist gets its row too, with an empty score, in
+    the order given.
+    """
+    import numpy as np
+
+    check_output_file("--output", args.output)
+    paths, problems = expand_paths(
+        args.paths, recursive=args.recursive, keep_missing=True
+    )
     for argument, reason in problems:
         print_error(f"{argument}: {reason}")
     if not paths:
         print_error("no images to score")
         return 1
+    not_there = {argument for argument, reason in problems if reason == NO_SUCH_FILE}
+    missing = {index for index, path in enumerate(paths) if path in not_there}
+    present = [path for index, path in enumerate(paths) if index not in missing]
     maps_model = None
-    if args.maps is not None:
+    if args.maps is not None and present:
         check_maps_folder(args.maps, paths)
         # A silent twin for the maps: one progress bar counts the maps.
         maps_model = load_model_argument(
             args.model, **runtime_params(args, memory=None, verbose=0)
         )
         check_maps_model(maps_model)
-    model = load_model_argument(args.model, on_error="nan", **runtime_params(args))
-    scores, failures = predict_with_failures(model, paths)
+    scores = np.full(len(paths), np.nan)
+    failures = dict.fromkeys(sorted(missing), NO_SUCH_FILE)
+    if present:
+        model = load_model_argument(args.model, on_error="nan", **runtime_params(args))
+        scored, reasons = predict_with_failures(model, present)
+        indices = [index for index in range(len(paths)) if index not in missing]
+        scores[indices] = scored
+        failures |= {indices[index]: reason for index, reason in reasons.items()}
     if args.output is None:
         write_scores(sys.stdout, paths, scores, failures, args.format)
     else:
@@ -87,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
             write_scores(stream, paths, scores, failures, args.format)
     if maps_model is not None:
         write_maps(maps_model, args.maps, paths, scores, failures, args.quiet)
-    if failures or problems:
-        n_failed = len(failures) + len(problems)
+    # a missing path is both a problem and a row with an empty score
+    n_failed = len(failures) + len(problems) - len(missing)
+    if n_failed:
         print_error(f"{n_failed} of the inputs could not be scored (see above)")
         return 1
     return 0

