@@ -483,3 +483,38 @@ def test_fit_layer_option_takes_penultimate_or_module_names():
     assert layer("--layer", "features.3, features.18") == ["features.3", "features.18"]
     whole = build_parser().parse_args(["fit", "m.csv", "-o", "m", "--crops", "whole"])
     assert fit_command.make_featurizer(whole).compute == "crops"
+
+
+def test_score_notes_each_image_enlarged_more_than_twice_on_stderr(trained, tmp_path):
+    tiny = tmp_path / "icon.png"
+    Image.fromarray(np.full((10, 12, 3), 120, np.uint8)).save(tiny)
+    good = trained / "images" / "img0.png"
+    done = run_cli("score", good, tiny, "--model", trained / "model.npz", "-q")
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"skdeepbiq: note: {tiny}: 12x10 pixels, enlarged 3.2x for its 32-pixel "
+        "crops" in done.stderr
+    )
+    assert str(good) not in done.stderr
+    assert [row["path"] for row in read_csv(done.stdout)] == [str(good), str(tiny)]
+
+
+def test_score_viewing_scale_option_sets_the_scale_photos_are_judged_at(
+    trained, tmp_path
+):
+    large = tmp_path / "large.png"
+    pixels = Image.open(trained / "images" / "img3.png")
+    pixels.resize((256, 192), Image.Resampling.LANCZOS).save(large)
+    model = str(trained / "model.npz")
+    scores = {}
+    for scale in (None, "learned", "native", "48"):
+        option = [] if scale is None else ["--viewing-scale", scale]
+        done = run_cli("score", large, "--model", model, "-q", *option)
+        assert done.returncode == 0, done.stderr
+        scores[scale] = float(read_csv(done.stdout)[0]["score"])
+    # the model learned 48 px (its photos' shorter side): its own scale
+    assert scores[None] == scores["learned"] == scores["48"]
+    assert scores["native"] != scores["learned"]
+    done = run_cli("score", large, "--model", model, "--viewing-scale", "screen")
+    assert done.returncode == 2
+    assert "--viewing-scale" in done.stderr and "'screen'" in done.stderr

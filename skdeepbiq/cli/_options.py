@@ -41,6 +41,11 @@ def print_warning(message: str) -> None:
     print(f"skdeepbiq: warning: {message}", file=sys.stderr)
 
 
+def print_note(message: str) -> None:
+    """Write ``skdeepbiq: note: message`` to stderr."""
+    print(f"skdeepbiq: note: {message}", file=sys.stderr)
+
+
 def exit_code(error: Exception) -> int:
     """The exit code of an error a command raised (see :data:`EXIT_CODES`).
 
@@ -140,6 +145,18 @@ def batch_size(text: str) -> int | str:
         ) from None
 
 
+def viewing_scale(text: str) -> str | int:
+    """``--viewing-scale``: "learned", "native" or a positive number of pixels."""
+    if text in ("learned", "native"):
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not 'learned', 'native' or a positive number of pixels"
+        ) from None
+
+
 def weights(text: str) -> str | None:
     """``--weights``: a weights name or file; "none" (any case) gives None."""
     return None if text.lower() == "none" else text
@@ -186,6 +203,23 @@ def add_runtime_options(
     )
     parser.add_argument("--cache", metavar="DIR", default=None, help=cache_help)
     add_quiet_option(parser, quiet_help)
+
+
+def add_viewing_scale_option(parser: argparse.ArgumentParser, default=None) -> None:
+    """``--viewing-scale``: the featurizer's ``viewing_scale``; ``default``
+    None keeps the model's own."""
+    shown = "the model's own" if default is None else default
+    parser.add_argument(
+        "--viewing-scale",
+        type=viewing_scale,
+        default=default,
+        metavar="{learned,native,PIXELS}",
+        help="the scale at which photos are judged: a photo whose shorter side "
+        "is larger is brought down to it before the crops are cut; 'learned' "
+        "is the training photos' median shorter side (500 for the pretrained "
+        "model), 'native' the photo's own pixels, or a shorter side in "
+        f"pixels (default: {shown})",
+    )
 
 
 def add_quiet_option(parser: argparse.ArgumentParser, help: str) -> None:

@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import sys
+import warnings
 
 from ._options import UsageError, require_matplotlib
 
@@ -116,6 +117,7 @@ def write_maps(model, folder, paths, scores, failures, quiet) -> None:
     from tqdm.auto import tqdm
 
     from .. import quality_maps
+    from ..exceptions import SmallImageWarning
     from ..plotting import save_quality_map
 
     os.makedirs(folder, exist_ok=True)
@@ -126,10 +128,13 @@ def write_maps(model, folder, paths, scores, failures, quiet) -> None:
     for index in tqdm(todo, disable=quiet, unit="img", desc="quality maps"):
         target = os.path.join(folder, names[index])
         os.makedirs(os.path.dirname(target), exist_ok=True)
+        with warnings.catch_warnings():  # score's notes named them already
+            warnings.simplefilter("ignore", SmallImageWarning)
+            quality_map = quality_maps(model, [paths[index]])[0]
         save_quality_map(
             target,
             paths[index],
-            quality_maps(model, [paths[index]])[0],
+            quality_map,
             score=scores[index],
             title=os.path.basename(paths[index]),
             vmin=low,

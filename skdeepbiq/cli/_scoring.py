@@ -12,7 +12,7 @@ import math
 import os
 import warnings
 
-from ._options import UsageError, print_error
+from ._options import UsageError, print_error, print_note
 
 #: File name extensions of the images that ``score`` picks from folders.
 IMAGE_EXTENSIONS = (
@@ -106,13 +106,15 @@ def _check_model_file(spec: str, pretrained) -> None:
         )
 
 
-def load_model_argument(spec: str, **params):
+def load_model_argument(spec: str, viewing_scale=None, **params):
     """The fitted model named by ``--model``: a pretrained name or a file.
 
     Parameters
     ----------
     spec : str
         A name of ``skdeepbiq._pretrained.PRETRAINED`` or a model file.
+    viewing_scale : {"learned", "native"} or int, default=None
+        ``--viewing-scale``: replaces the featurizer's own; None keeps it.
     **params
         Runtime parameters of :func:`skdeepbiq.load_model` (``device``,
         ``memory``, ``on_error``, ...).
@@ -133,16 +135,22 @@ def load_model_argument(spec: str, **params):
     from .._pretrained import PRETRAINED
 
     if spec in PRETRAINED:
-        return load_pretrained(spec, **params)
-    from ..exceptions import ModelFileError
+        model = load_pretrained(spec, **params)
+    else:
+        from ..exceptions import ModelFileError
 
-    _check_model_file(spec, PRETRAINED)
-    try:
-        return load_model(spec, **params)
-    except ModelFileError as error:  # load_model says what the file is instead
-        raise UsageError(
-            f"--model {spec}: not a skdeepbiq model file this version reads: {error}"
-        ) from error
+        _check_model_file(spec, PRETRAINED)
+        try:
+            model = load_model(spec, **params)
+        except ModelFileError as error:  # load_model says what the file is
+            raise UsageError(
+                f"--model {spec}: not a skdeepbiq model file this version "
+                f"reads: {error}"
+            ) from error
+    if viewing_scale is not None:
+        for featurizer in (model.featurizer, model.featurizer_):
+            featurizer.set_params(viewing_scale=viewing_scale)
+    return model
 
 
 # Predictions -----------------------------------------------------------------
@@ -152,7 +160,8 @@ def predict_with_failures(model, paths: list[str]):
     """Scores of ``paths`` and the images that could not be scored.
 
     ``model`` must have been loaded with ``on_error="nan"``. Each failure is
-    reported on stderr with its path and reason.
+    reported on stderr with its path and reason, and each image enlarged
+    more than twice to reach the crops gets a note with its size.
 
     Returns
     -------
@@ -161,7 +170,7 @@ def predict_with_failures(model, paths: list[str]):
     failures : dict
         Index of each image that could not be scored -> the reason.
     """
-    from ..exceptions import UnreadableImageWarning
+    from ..exceptions import SmallImageWarning, UnreadableImageWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -171,6 +180,12 @@ def predict_with_failures(model, paths: list[str]):
         if issubclass(warning.category, UnreadableImageWarning):
             for failure in warning.message.failures:
                 failures[failure.index] = failure.reason
+        elif issubclass(warning.category, SmallImageWarning):
+            for image in warning.message.images:
+                print_note(
+                    f"{paths[image.index]}: {image.reason}; its score comes "
+                    "from a magnification that no rater saw"
+                )
         else:
             warnings.showwarning(
                 warning.message, warning.category, warning.filename, warning.lineno

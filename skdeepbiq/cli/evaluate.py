@@ -6,7 +6,13 @@ import argparse
 import sys
 import warnings
 
-from ._options import add_runtime_options, print_error, print_warning, runtime_params
+from ._options import (
+    add_runtime_options,
+    add_viewing_scale_option,
+    print_error,
+    print_warning,
+    runtime_params,
+)
 from ._output import METRIC_NAMES, write_metrics
 from ._scoring import load_model_argument, predict_with_failures
 
@@ -31,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="text",
         help="output format (default: %(default)s)",
     )
+    add_viewing_scale_option(parser)
     add_runtime_options(
         parser,
         cache_help="per-image feature cache (that of `fit --cache` skips the "
@@ -50,7 +57,12 @@ def run(args: argparse.Namespace) -> int:
     from ..exceptions import SkDeepBIQWarning
 
     data = load_manifest(args.manifest)
-    model = load_model_argument(args.model, on_error="nan", **runtime_params(args))
+    model = load_model_argument(
+        args.model,
+        viewing_scale=args.viewing_scale,
+        on_error="nan",
+        **runtime_params(args),
+    )
     scores, failures = predict_with_failures(model, list(data.paths))
     scored = np.isfinite(scores)
     if scored.sum() < 2:

@@ -10,6 +10,7 @@ from ._options import (
     add_backbone_options,
     add_c_option,
     add_runtime_options,
+    add_viewing_scale_option,
     check_output_file,
     positive_int,
     runtime_params,
@@ -96,6 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: no fine-tuning)",
     )
     add_c_option(parser, "3e-4; 1e-5 with --fine-tune")
+    add_viewing_scale_option(parser, default="learned")
     add_runtime_options(
         parser,
         cache_help="per-image feature cache; `evaluate` and `score` with the "
@@ -133,6 +135,7 @@ def make_featurizer(args: argparse.Namespace):
         max_side=args.max_side,
         compute=args.compute or ("crops" if whole else default["compute"]),
         random_state=args.random_state,
+        viewing_scale=args.viewing_scale,
         **runtime_params(args),
     )
 

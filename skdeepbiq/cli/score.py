@@ -7,6 +7,7 @@ import sys
 
 from ._options import (
     add_runtime_options,
+    add_viewing_scale_option,
     check_output_file,
     print_error,
     runtime_params,
@@ -66,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "matplotlib (pip install skdeepbiq[plot]); scores about 16 crops per "
         "500x500 photo on top of the score's own",
     )
+    add_viewing_scale_option(parser)
     add_runtime_options(
         parser,
         cache_help="per-image feature cache of the scores (that of `fit "
@@ -98,13 +100,20 @@ def run(args: argparse.Namespace) -> int:
         check_maps_folder(args.maps, paths)
         # A silent twin for the maps: one progress bar counts the maps.
         maps_model = load_model_argument(
-            args.model, **runtime_params(args, memory=None, verbose=0)
+            args.model,
+            viewing_scale=args.viewing_scale,
+            **runtime_params(args, memory=None, verbose=0),
         )
         check_maps_model(maps_model)
     scores = np.full(len(paths), np.nan)
     failures = dict.fromkeys(sorted(missing), NO_SUCH_FILE)
     if present:
-        model = load_model_argument(args.model, on_error="nan", **runtime_params(args))
+        model = load_model_argument(
+            args.model,
+            viewing_scale=args.viewing_scale,
+            on_error="nan",
+            **runtime_params(args),
+        )
         scored, reasons = predict_with_failures(model, present)
         indices = [index for index in range(len(paths)) if index not in missing]
         scores[indices] = scored
