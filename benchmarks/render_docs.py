@@ -196,21 +196,25 @@ def main() -> int:
     parser.add_argument(
         "--check", action="store_true", help="exit 1 if a committed fragment differs"
     )
+    parser.add_argument(
+        "--pages", default=str(PAGES), help="folder of the fragments (the user guide)"
+    )
     args = parser.parse_args()
+    pages = Path(args.pages)
     stale = []
     for name, render in FRAGMENTS.items():
         text = HEADER + render()
-        path = PAGES / name
+        path = pages / name
         if args.check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(name)
         else:
             path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
+            print(f"wrote {path}", file=sys.stderr)
     if stale:
         print(
             "these fragments differ from what benchmarks/results/ renders: "
-            + ", ".join(f"docs/user_guide/{name}" for name in stale)
+            + ", ".join(str(pages / name) for name in stale)
             + "; run python benchmarks/render_docs.py",
             file=sys.stderr,
         )
