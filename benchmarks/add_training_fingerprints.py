@@ -32,7 +32,7 @@ import tempfile
 import numpy as np
 
 from skdeepbiq._fingerprint import fingerprint_images
-from skdeepbiq._model_file import read_model_file
+from skdeepbiq._models.model_file import read_model_file
 from skdeepbiq.datasets import load_manifest
 
 #: The array name that skdeepbiq's model files give the fingerprints.

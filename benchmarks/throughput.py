@@ -43,10 +43,10 @@ from PIL import Image
 from torchvision import transforms
 
 from skdeepbiq import CNNCropFeaturizer
-from skdeepbiq._batching import forward_passes
-from skdeepbiq._network import copy_to
-from skdeepbiq._runtime import autocast_dtype, resolve_batch_size, resolve_device
-from skdeepbiq._trunk import TRUNK_BACKBONES
+from skdeepbiq._engine.batching import forward_passes
+from skdeepbiq._engine.network import copy_to
+from skdeepbiq._engine.runtime import autocast_dtype, resolve_batch_size, resolve_device
+from skdeepbiq._engine.trunk import TRUNK_BACKBONES
 
 
 def image_paths(n_images: int, folder: str | None) -> tuple[list[str], str]:
@@ -93,7 +93,7 @@ def end_to_end(featurizer: CNNCropFeaturizer, paths: list[str], device) -> float
 def pass_sizes(featurizer, n_images: int, device) -> list[int]:
     """The sizes of the forward passes ``transform`` makes for ``n_images``
     images: passes of one image's crops on the CPU, of ``batch_size`` crops
-    shared across images on CUDA (see ``skdeepbiq._batching``)."""
+    shared across images on CUDA (see ``skdeepbiq._engine.batching``)."""
     batch_size = resolve_batch_size(featurizer.batch_size, device)
     dummy = ((index, torch.empty(featurizer.n_crops_, 0)) for index in range(n_images))
     passes = forward_passes(dummy, batch_size, mix_images=device.type != "cpu")

@@ -117,7 +117,7 @@ def name_of(image):
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
-from skdeepbiq._images import load_image
+from skdeepbiq._engine.images import load_image
 
 clean = load_image(sample_paths[0], 0)
 noise = np.random.default_rng(0).normal(0, 40, clean.shape)

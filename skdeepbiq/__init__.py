@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what static tools see; at run time see __getattr__
     from ._featurizer import CNNCropFeaturizer
-    from ._finetune import FineTuning
+    from ._finetuning.recipe import FineTuning
     from ._fingerprint import training_overlap
     from ._maps import quality_maps
+    from ._models.pretrained import load_model, load_pretrained, save_model
     from ._pooling import CropPooler
-    from ._pretrained import load_model, load_pretrained, save_model
     from ._regressor import DeepBIQRegressor
 
 __version__ = "0.1.0.dev0"
@@ -25,11 +25,11 @@ _EXPORTS = {
     "CNNCropFeaturizer": "._featurizer",
     "CropPooler": "._pooling",
     "DeepBIQRegressor": "._regressor",
-    "FineTuning": "._finetune",
-    "load_model": "._pretrained",
-    "load_pretrained": "._pretrained",
+    "FineTuning": "._finetuning.recipe",
+    "load_model": "._models.pretrained",
+    "load_pretrained": "._models.pretrained",
     "quality_maps": "._maps",
-    "save_model": "._pretrained",
+    "save_model": "._models.pretrained",
     "training_overlap": "._fingerprint",
 }
 

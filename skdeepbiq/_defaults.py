@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.svm import LinearSVR
 
 from ._featurizer import CNNCropFeaturizer
-from ._finetune import FineTuning
+from ._finetuning.recipe import FineTuning
 
 #: Default ``C`` of the LinearSVR on standardised features and targets,
 #: chosen on clive-dev with the default featurizer among 3e-5, 1e-4, 3e-4
@@ -56,7 +56,7 @@ TUNED_FEATURES = {
 def tunes(fine_tune) -> bool:
     """Whether a ``fine_tune`` parameter asks for fine-tuning (True or a recipe).
 
-    The same reading as :func:`~skdeepbiq._finetune.check_fine_tuning`'s,
+    The same reading as :func:`~skdeepbiq._finetuning.recipe.check_fine_tuning`'s,
     without its validation: NumPy booleans count as booleans, and a value
     that is neither a boolean nor a recipe (which ``fit`` refuses) does not
     tune.

@@ -2,8 +2,8 @@
 
 The estimator: its parameters, their checks, and what ``fit`` learns (the
 backbone, the crop seed, the fine-tuned weights). The work of a call (crops,
-forward passes, streaming) is done by :mod:`skdeepbiq._engine` on the
-call's :class:`~skdeepbiq._runtime.Runtime`.
+forward passes, streaming) is done by :mod:`skdeepbiq._engine.streaming` on the
+call's :class:`~skdeepbiq._engine.runtime.Runtime`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._cutting import boxes_or_nan
-from ._finetune import check_fine_tuning
-from ._images import check_images, image_sizes
-from ._network import NetworkMixin
-from ._runtime import PRECISIONS
+from ._engine.cutting import boxes_or_nan
+from ._engine.images import check_images, image_sizes
+from ._engine.network import NetworkMixin
+from ._engine.runtime import PRECISIONS
+from ._finetuning.recipe import check_fine_tuning
 from .exceptions import UnreadableImageWarning
 
 

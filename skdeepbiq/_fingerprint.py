@@ -18,7 +18,7 @@ import os
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._images import check_images
+from ._engine.images import check_images
 
 __all__ = ["fingerprint_images", "training_overlap"]
 

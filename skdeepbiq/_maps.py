@@ -23,7 +23,7 @@ from scipy import ndimage
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from ._crops import dense_grid_size, scale_boxes, viewed_size
+from ._engine.crops import dense_grid_size, scale_boxes, viewed_size
 from ._featurizer import CNNCropFeaturizer
 
 __all__ = ["check_map_model", "dense_grid_size", "quality_maps", "score_map"]

@@ -17,6 +17,7 @@ from ._defaults import (
     default_regressor,
     default_sub_estimator,
 )
+from ._engine.images import check_images
 from ._featurizer import CNNCropFeaturizer
 from ._fingerprint import fingerprint_images
 from ._head import (
@@ -28,7 +29,6 @@ from ._head import (
     score_crops,
     score_rows,
 )
-from ._images import check_images
 from ._pooling import POOLINGS, pool_crop_scores
 from ._precomputed import PrecomputedCropFeatures, PrecomputedInputMixin
 from ._training import featurizer_to_fit, training_features

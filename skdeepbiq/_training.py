@@ -18,9 +18,9 @@ from sklearn.base import clone
 from sklearn.utils.validation import column_or_1d
 
 from ._defaults import default_sub_estimator
+from ._engine.images import check_images, check_readable, image_description
 from ._featurizer import CNNCropFeaturizer
-from ._finetune import check_fine_tuning
-from ._images import check_images, check_readable, image_description
+from ._finetuning.recipe import check_fine_tuning
 from ._precomputed import PrecomputedCropFeatures
 from .exceptions import (
     ImageFailure,

@@ -28,9 +28,9 @@ import torch
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._cache import atomic_write
-from ._images import check_images
-from ._runtime import resolve_device
+from ._engine.cache import atomic_write
+from ._engine.images import check_images
+from ._engine.runtime import resolve_device
 from .exceptions import (
     ImageFailure,
     ImageReadError,

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from ._images import image_sizes, read_image
+from ._engine.images import image_sizes, read_image
 
 __all__ = ["plot_quality_map", "save_quality_map"]
 

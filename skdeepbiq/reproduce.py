@@ -1,10 +1,10 @@
 """``reproduce``: the experiments of Bianco et al. (2018) on a local dataset.
 
 :func:`reproduce` drives Exp I, II and III under the paper's protocols; the
-experiments are in :mod:`skdeepbiq._experiments`, the resumable runs over
-the splits in :mod:`skdeepbiq._splits`, the report (``report.md``,
-``report.json``) in :mod:`skdeepbiq._report` and its plots in
-:mod:`skdeepbiq._report_plots`.
+experiments are in :mod:`skdeepbiq._paper.experiments`, the resumable runs over
+the splits in :mod:`skdeepbiq._paper.splits`, the report (``report.md``,
+``report.json``) in :mod:`skdeepbiq._paper.report` and its plots in
+:mod:`skdeepbiq._paper.report_plots`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import time
 
-from . import _report, _report_plots
-from ._experiments import (
+from ._paper import report as _report
+from ._paper import report_plots as _report_plots
+from ._paper.experiments import (
     DEFAULT_CROP_COUNTS,
     EXPERIMENTS,
     PAPER_C,
@@ -27,7 +28,13 @@ from ._experiments import (
     run_exp_ii,
     run_exp_iii,
 )
-from ._splits import C_FACTORS, SplitRunner, SplitStore, paper_splits, split_scores
+from ._paper.splits import (
+    C_FACTORS,
+    SplitRunner,
+    SplitStore,
+    paper_splits,
+    split_scores,
+)
 from .datasets import load_dataset
 from .datasets._common import absolute_path
 

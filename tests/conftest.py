@@ -7,7 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-import skdeepbiq._batching as batching_module
+import skdeepbiq._engine.batching as batching_module
+from skdeepbiq._engine.crops import CropSpec
+from skdeepbiq._engine.cutting import crops_of, place_crops
 
 CLIVE_DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "clive-dev"
 #: Golden files were stored on one machine. Other processors get other BLAS
@@ -101,7 +103,7 @@ def mobilenet_weights_cached():
     """Skip unless torchvision's mobilenet_v2 IMAGENET1K_V1 file is cached."""
     from torchvision.models import MobileNet_V2_Weights
 
-    from skdeepbiq._backbones import weights_file
+    from skdeepbiq._engine.backbones import weights_file
 
     if not Path(weights_file(MobileNet_V2_Weights.IMAGENET1K_V1)).exists():
         pytest.skip(
@@ -112,8 +114,8 @@ def mobilenet_weights_cached():
 @pytest.fixture(scope="session")
 def pretrained_weights_cached():
     """Skip unless the ImageNet weights of the pretrained default's backbone are cached."""
-    from skdeepbiq._backbones import model_weights, weights_file
-    from skdeepbiq._pretrained import DEFAULT_PRETRAINED, model_metadata
+    from skdeepbiq._engine.backbones import model_weights, weights_file
+    from skdeepbiq._models.pretrained import DEFAULT_PRETRAINED, model_metadata
 
     config = model_metadata(DEFAULT_PRETRAINED)["config"]["featurizer"]
     backbone = config.get("backbone", "mobilenet_v2")
@@ -136,3 +138,11 @@ def count_forward(monkeypatch):
 
     monkeypatch.setattr(batching_module, "forward", counting)
     return counter
+
+
+def cut_crops(pixels, *, n_crops, crop_size, mode, seed):
+    """The crops of one RGB image as the featurizer cuts them, and their boxes
+    in its working-size image (for comparisons with a reference network)."""
+    spec = CropSpec(n_crops=n_crops, crop_size=crop_size, mode=mode, seed=seed)
+    image, boxes = place_crops(pixels, spec)
+    return crops_of(image, boxes), boxes

@@ -19,7 +19,7 @@ from sklearn.linear_model import Ridge
 from sklearn.preprocessing import FunctionTransformer
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
-from skdeepbiq._images import check_images, check_readable, load_image
+from skdeepbiq._engine.images import check_images, check_readable, load_image
 from skdeepbiq.exceptions import (
     ImageFailure,
     ImageReadError,

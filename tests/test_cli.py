@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 from skdeepbiq import load_model
-from skdeepbiq._pretrained import model_metadata
+from skdeepbiq._models.pretrained import model_metadata
 from skdeepbiq.cli import build_parser, expand_paths, main
 
 from .conftest import make_images
@@ -185,7 +185,7 @@ def test_bad_usage_exits_with_2(args, capsys):
 
 
 def test_batch_size_auto_is_accepted_on_the_command_line():
-    parser = build_parser(load_reproduce=True)
+    parser = build_parser()
     for command in (["score", "x.jpg"], ["reproduce", "data/"]):
         assert parser.parse_args(command).batch_size == "auto"
         assert parser.parse_args([*command, "--batch-size", "12"]).batch_size == 12

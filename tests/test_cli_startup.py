@@ -13,7 +13,6 @@ import pytest
 
 import skdeepbiq
 from skdeepbiq.cli import build_parser, main
-from skdeepbiq.cli import reproduce as reproduce_command
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "torchvision", "sklearn", "scipy")
@@ -192,8 +191,8 @@ def test_c_is_spelled_both_ways_and_must_be_positive():
 
 
 def test_command_line_constants_agree_with_the_package():
-    from skdeepbiq._pretrained import DEFAULT_PRETRAINED
-    from skdeepbiq._runtime import PRECISIONS
+    from skdeepbiq._engine.runtime import PRECISIONS
+    from skdeepbiq._models.pretrained import DEFAULT_PRETRAINED
 
     assert parser_of("score").get_default("model") == DEFAULT_PRETRAINED
     (precision,) = [
@@ -276,7 +275,9 @@ def test_reproduce_passes_only_the_options_given(monkeypatch, tmp_path, capsys):
     assert "no such file or folder" in capsys.readouterr().err
 
 
-def test_reproduce_parser_standing_alone_gives_reproduce_keywords():
-    parser = reproduce_command.configure_parser(argparse.ArgumentParser())
-    args = parser.parse_args(["data/", "-C", "0.1", "--weights", "none", "-q"])
+def test_reproduce_arguments_give_reproduce_keywords():
+    parser = build_parser()
+    args = parser.parse_args(
+        ["reproduce", "data/", "-C", "0.1", "--weights", "none", "-q"]
+    )
     assert args.C == 0.1 and args.weights is None and args.quiet

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skdeepbiq._crops import (
+from skdeepbiq._engine.crops import (
     crop_boxes,
     grid_shape,
     image_rng,

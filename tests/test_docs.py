@@ -111,7 +111,7 @@ def test_gallery_order_lists_every_example_once():
 def test_command_line_page_shows_every_command():
     from skdeepbiq.cli import build_parser
 
-    parser = build_parser(load_reproduce=True)
+    parser = build_parser()
     (commands,) = [
         action.choices
         for action in parser._actions
@@ -152,7 +152,7 @@ def test_readme_recipe_fetches_the_backbones_of_every_default_model(monkeypatch)
     their weights: it fetches the backbone of each command's default."""
     import skdeepbiq.weights
     from skdeepbiq._defaults import default_featurizer
-    from skdeepbiq._pretrained import DEFAULT_PRETRAINED, model_metadata
+    from skdeepbiq._models.pretrained import DEFAULT_PRETRAINED, model_metadata
     from skdeepbiq.cli import main
 
     commands = readme_recipe()

@@ -24,10 +24,9 @@ from sklearn.utils.estimator_checks import (
 )
 from torchvision.transforms.functional import pil_to_tensor
 
-import skdeepbiq._batching as batching_module
-import skdeepbiq._cutting as cutting_module
+import skdeepbiq._engine.batching as batching_module
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
-from skdeepbiq._batching import forward_passes
+from skdeepbiq._engine.batching import forward_passes
 from skdeepbiq.exceptions import (
     ImageReadError,
     SkDeepBIQWarning,
@@ -35,7 +34,7 @@ from skdeepbiq.exceptions import (
     WeightsNotFoundError,
 )
 
-from .conftest import LIVELY, make_images
+from .conftest import LIVELY, cut_crops, make_images
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
 
@@ -161,9 +160,7 @@ def test_alexnet_features_are_fc7_after_relu():
     ).fit([pixels])
     model = featurizer.network_.model
     assert featurizer.n_features_per_crop_ == 4096
-    crop = cutting_module.cut_crops(
-        pixels, n_crops=1, crop_size=64, mode="center", seed=0
-    )[0]
+    crop = cut_crops(pixels, n_crops=1, crop_size=64, mode="center", seed=0)[0]
     batch = (
         crop.float() / 255 - torch.tensor(featurizer.mean_).view(1, 3, 1, 1)
     ) / torch.tensor(featurizer.std_).view(1, 3, 1, 1)
@@ -474,9 +471,7 @@ def test_layer_features_are_that_modules_output_in_eval_mode(backbone, layer):
         strict=False,
     )
     model.eval()
-    crop = cutting_module.cut_crops(
-        pixels, n_crops=1, crop_size=64, mode="center", seed=0
-    )[0]
+    crop = cut_crops(pixels, n_crops=1, crop_size=64, mode="center", seed=0)[0]
     batch = (
         crop.float() / 255 - torch.tensor(featurizer.mean_).view(1, 3, 1, 1)
     ) / torch.tensor(featurizer.std_).view(1, 3, 1, 1)

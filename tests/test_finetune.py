@@ -13,15 +13,15 @@ from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, FineTuning
-from skdeepbiq._crops import snap_boxes
-from skdeepbiq._finetune import (
+from skdeepbiq._engine.crops import snap_boxes
+from skdeepbiq._engine.runtime import resolve_runtime
+from skdeepbiq._finetuning.loop import learning_rate_scheduler
+from skdeepbiq._finetuning.recipe import (
     check_fine_tuning,
     class_weights,
     fine_tune,
     score_classes,
 )
-from skdeepbiq._finetune_loop import learning_rate_scheduler
-from skdeepbiq._runtime import resolve_runtime
 
 from .conftest import LIVELY, make_images
 

@@ -12,8 +12,8 @@ from scipy.ndimage import gaussian_filter
 from torch import nn
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, FineTuning
-from skdeepbiq._finetune import class_weights, score_classes
-from skdeepbiq._finetune_loop import Objective
+from skdeepbiq._finetuning.loop import Objective
+from skdeepbiq._finetuning.recipe import class_weights, score_classes
 
 from .conftest import make_images
 

@@ -6,19 +6,19 @@ import torch
 from sklearn.utils._param_validation import InvalidParameterError
 from torch import nn
 
-import skdeepbiq._finetune_loop as loop
+import skdeepbiq._finetuning.loop as loop
 from skdeepbiq import CNNCropFeaturizer, FineTuning
-from skdeepbiq._finetune import check_fine_tuning, fine_tune
-from skdeepbiq._finetune_loop import (
+from skdeepbiq._engine.runtime import resolve_runtime
+from skdeepbiq._engine.trunk import split_network
+from skdeepbiq._finetuning.loop import (
     TrainingMaps,
     Windows,
     cut_windows,
     learning_rate_scheduler,
     parameter_groups,
 )
-from skdeepbiq._finetune_validation import EarlyStopping, hold_out
-from skdeepbiq._runtime import resolve_runtime
-from skdeepbiq._trunk import split_network
+from skdeepbiq._finetuning.recipe import check_fine_tuning, fine_tune
+from skdeepbiq._finetuning.validation import EarlyStopping, hold_out
 
 from .conftest import LIVELY
 

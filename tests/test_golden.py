@@ -3,8 +3,8 @@
 ``tests/data/golden.npz`` holds, computed with the code of before the
 restructuring, the features of three clive-dev photos (MobileNetV2
 IMAGENET1K_V1, 5 random crops of 224 px, ``random_state=0``, exact crops, on
-the CPU) and the pretrained default's scores of ``examples/images`` (which
-no longer apply: that model was retrained since; its file records its own).
+the CPU) and the names of the sample images in ``examples/images``, whose
+scores by the pretrained model its file records.
 
 They were computed on one machine. On a processor of another family, PyTorch
 (oneDNN) and BLAS choose other kernels, which add float32 numbers in other
@@ -20,7 +20,7 @@ import torch
 from numpy.testing import assert_allclose
 
 from skdeepbiq import CNNCropFeaturizer, load_pretrained
-from skdeepbiq._pretrained import model_metadata
+from skdeepbiq._models.pretrained import model_metadata
 
 from .conftest import CLIVE_DEV, GOLDEN_RTOL
 
@@ -63,9 +63,7 @@ def test_clive_features_are_the_stored_ones(mobilenet_weights_cached):
 def test_pretrained_scores_of_the_sample_images_are_those_its_training_recorded(
     pretrained_weights_cached,
 ):
-    # The pretrained model was retrained with new defaults (issue 15), so the
-    # scores stored in golden.npz before the restructuring no longer apply;
-    # benchmarks/train_pretrained.py records the scores it computed.
+    # benchmarks/train_pretrained.py records the scores it computed in the file.
     recorded = model_metadata("clive-efficientnet_lite2")["sample_scores"]
     names = [str(name) for name in GOLDEN["sample_names"]]
     paths = [str(ROOT / "examples" / "images" / name) for name in names]

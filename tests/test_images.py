@@ -6,7 +6,7 @@ import pytest
 from sklearn.compose import ColumnTransformer
 
 from skdeepbiq import CNNCropFeaturizer
-from skdeepbiq._images import check_images
+from skdeepbiq._engine.images import check_images
 
 SMALL = dict(weights=None, n_crops=2, crop_size=32, device="cpu", random_state=0)
 

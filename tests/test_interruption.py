@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import skdeepbiq._batching as batching_module
+import skdeepbiq._engine.batching as batching_module
 from skdeepbiq import CNNCropFeaturizer
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
@@ -124,7 +124,7 @@ def test_corrupt_cache_entry_is_recomputed_and_rewritten(
 CHILD = textwrap.dedent(
     """
     import sys, time
-    import skdeepbiq._batching as batching_module
+    import skdeepbiq._engine.batching as batching_module
     from skdeepbiq import CNNCropFeaturizer
 
     original = batching_module.forward

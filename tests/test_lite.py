@@ -18,13 +18,13 @@ from skdeepbiq import (
     save_model,
     weights,
 )
-from skdeepbiq._backbones import (
+from skdeepbiq._engine.backbones import (
     available_backbones,
     normalization,
     resolve_weights,
     weights_file,
 )
-from skdeepbiq._lite import (
+from skdeepbiq._engine.lite import (
     LITE_BACKBONES,
     STAGES,
     VARIANTS,

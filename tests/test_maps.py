@@ -17,13 +17,12 @@ from skdeepbiq import (
     quality_maps,
     save_model,
 )
-from skdeepbiq._crops import crop_boxes, grid_shape, working_size
-from skdeepbiq._cutting import cut_crops
+from skdeepbiq._engine.crops import crop_boxes, grid_shape, working_size
 from skdeepbiq._maps import dense_grid_size, score_map
 from skdeepbiq.cli import main, map_file_names
 from skdeepbiq.exceptions import UnreadableImageWarning
 
-from .conftest import make_images
+from .conftest import cut_crops, make_images
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "examples" / "images" / "0-original.jpg"

@@ -24,8 +24,8 @@ from skdeepbiq import (
     load_pretrained,
     save_model,
 )
-from skdeepbiq._model_file import FORMAT_VERSION, READABLE_VERSIONS
-from skdeepbiq._pretrained import model_metadata, pretrained_path
+from skdeepbiq._models.model_file import FORMAT_VERSION, READABLE_VERSIONS
+from skdeepbiq._models.pretrained import model_metadata, pretrained_path
 from skdeepbiq.exceptions import ModelFileError, UnreadableImageWarning
 
 from .conftest import make_images
@@ -234,7 +234,7 @@ def test_pretrained_model_is_found_from_a_folder_holding_an_empty_skdeepbiq_fold
         f"""
         import sys
         sys.path.insert(1, {str(ROOT)!r})  # after the working directory
-        from skdeepbiq._pretrained import model_metadata, pretrained_path
+        from skdeepbiq._models.pretrained import model_metadata, pretrained_path
         print(pretrained_path())
         print(model_metadata("clive-efficientnet_lite2")["training_set"]["n_images"])
         """

@@ -11,10 +11,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVR
 
 from skdeepbiq import CNNCropFeaturizer, CropPooler, DeepBIQRegressor, FineTuning
-from skdeepbiq import _cutting as cutting_module
-from skdeepbiq._taps import STAGES
+from skdeepbiq._engine.taps import STAGES
 
-from .conftest import LIVELY, make_images
+from .conftest import LIVELY, cut_crops, make_images
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
 STAGE_WIDTHS = [16, 24, 32, 64, 96, 160, 1280]
@@ -33,7 +32,7 @@ def _reference_outputs(featurizer, pixels, layers):
         {k: v for k, v in state.items() if k in model.state_dict()}, strict=False
     )
     model.eval()
-    crop = cutting_module.cut_crops(
+    crop = cut_crops(
         pixels, n_crops=1, crop_size=featurizer.crop_size, mode="center", seed=0
     )[0]
     mean = torch.tensor(featurizer.mean_).view(1, 3, 1, 1)

@@ -25,7 +25,7 @@ from skdeepbiq import (
     save_model,
 )
 from skdeepbiq._defaults import default_featurizer
-from skdeepbiq._pretrained import model_metadata, pretrained_path
+from skdeepbiq._models.pretrained import model_metadata, pretrained_path
 from skdeepbiq._regressor import default_regressor
 from skdeepbiq.exceptions import WeightsNotFoundError
 

@@ -1,6 +1,5 @@
 """``reproduce``: experiments over splits on tiny synthetic data, resuming, report."""
 
-import argparse
 import json
 import os
 import sys
@@ -8,9 +7,11 @@ import sys
 import numpy as np
 import pytest
 
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, _experiments, _splits
-from skdeepbiq._experiments import PAPER_C
-from skdeepbiq.cli.reproduce import configure_parser, run_from_args
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq._paper import experiments as _experiments
+from skdeepbiq._paper import splits as _splits
+from skdeepbiq._paper.experiments import PAPER_C
+from skdeepbiq.cli import main
 from skdeepbiq.datasets import make_synthetic_iqa
 from skdeepbiq.reproduce import choose_crop_count, load_dataset, reproduce
 
@@ -203,7 +204,7 @@ def test_exp_iii_fine_tunes_on_the_training_images_of_each_split(
 ):
     if "fine_tune" not in CNNCropFeaturizer().get_params():
         pytest.skip("this version of the featurizer cannot fine-tune")
-    from skdeepbiq._finetune import FineTuning
+    from skdeepbiq._finetuning.recipe import FineTuning
 
     tuning = {"fine_tune": FineTuning(epochs=1, crops_per_image=1)}
     results = run(manifest, tmp_path, experiments=("III",), fine_tune_params=tuning)
@@ -291,7 +292,7 @@ def test_exp_iii_without_regression_rows_runs_only_the_papers_recipe():
 
 
 def test_a_bad_exp_iii_recipe_fails_before_any_work(manifest, tmp_path):
-    from skdeepbiq._finetune import FineTuning
+    from skdeepbiq._finetuning.recipe import FineTuning
 
     bad = {"fine_tune": FineTuning(objective="classes", class_edges=[3, 2, 1, 0])}
     with pytest.raises(ValueError, match="class_edges"):
@@ -399,22 +400,20 @@ def test_missing_matplotlib_is_an_error_saying_how_to_install_it(
         run(manifest, tmp_path, plots=True)
 
 
-def parse(argv):
-    return configure_parser(argparse.ArgumentParser()).parse_args(argv)
-
-
-def test_run_from_args_writes_the_report_and_returns_0(manifest, tmp_path, capsys):
-    args = parse([manifest, "--output", str(tmp_path), "--experiments", "I",
-                  "--n-splits", "2", "--weights", "none", "--crop-size", "32",
-                  "--no-plots", "--quiet"])  # fmt: skip
-    assert run_from_args(args) == 0
+def test_reproduce_command_writes_the_report_and_returns_0(manifest, tmp_path, capsys):
+    argv = ["reproduce", manifest, "--output", str(tmp_path), "--experiments", "I",
+            "--n-splits", "2", "--weights", "none", "--crop-size", "32",
+            "--no-plots", "--quiet"]  # fmt: skip
+    assert main(argv) == 0
     assert "| I | central crop" in capsys.readouterr().out
     assert (tmp_path / "report.md").exists()
 
 
-def test_run_from_args_returns_1_with_a_message_on_a_missing_dataset(tmp_path, capsys):
-    args = parse([str(tmp_path / "nowhere"), "--output", str(tmp_path / "out")])
-    assert run_from_args(args) == 1
+def test_reproduce_command_returns_1_with_a_message_on_a_missing_dataset(
+    tmp_path, capsys
+):
+    argv = ["reproduce", str(tmp_path / "nowhere"), "--output", str(tmp_path / "out")]
+    assert main(argv) == 1
     assert "no such file or folder" in capsys.readouterr().err
 
 
@@ -436,7 +435,7 @@ def test_bad_settings_fail_before_any_work(manifest, tmp_path, params, message):
 def test_leaky_exp_iii_tunes_once_on_every_image_and_is_labelled(
     manifest, tmp_path, run
 ):
-    from skdeepbiq._finetune import FineTuning
+    from skdeepbiq._finetuning.recipe import FineTuning
 
     fitted_on = []  # number of images of each featurizer fit that tunes
     fit = CNNCropFeaturizer.fit

@@ -27,11 +27,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skdeepbiq import CNNCropFeaturizer
-from skdeepbiq._crops import working_size
-from skdeepbiq._cutting import cut_crops
-from skdeepbiq._runtime import Runtime
+from skdeepbiq._engine.crops import working_size
+from skdeepbiq._engine.runtime import Runtime
 
-from .conftest import LIVELY, make_images
+from .conftest import LIVELY, cut_crops, make_images
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=3, crop_size=32)
 REPO = Path(__file__).resolve().parents[1]

@@ -23,9 +23,9 @@ from skdeepbiq import (
     quality_maps,
     save_model,
 )
-from skdeepbiq._crops import viewed_size
-from skdeepbiq._images import image_sizes, load_image, read_image
-from skdeepbiq._model_file import read_model_file, write_model_file
+from skdeepbiq._engine.crops import viewed_size
+from skdeepbiq._engine.images import image_sizes, load_image, read_image
+from skdeepbiq._models.model_file import read_model_file, write_model_file
 from skdeepbiq.exceptions import SmallImageWarning
 
 from .conftest import LIVELY, make_images

@@ -16,9 +16,9 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, quality_maps
-from skdeepbiq._batching import forward_passes
-from skdeepbiq._crops import MIN_SIDE, CropSpec, check_whole_image, whole_size
-from skdeepbiq._runtime import Runtime
+from skdeepbiq._engine.batching import forward_passes
+from skdeepbiq._engine.crops import MIN_SIDE, CropSpec, check_whole_image, whole_size
+from skdeepbiq._engine.runtime import Runtime
 from skdeepbiq.exceptions import SmallImageWarning
 
 from .conftest import make_images

@@ -56,15 +56,8 @@ COMMANDS = {
 }
 
 
-def build_parser(load_reproduce=True) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``skdeepbiq`` command.
-
-    Parameters
-    ----------
-    load_reproduce : bool, default=True
-        Unused: the arguments of ``reproduce`` are always there now (they
-        no longer import :mod:`skdeepbiq.reproduce`). Kept so that older
-        callers still work.
 
     Returns
     -------

@@ -14,7 +14,7 @@ import sys
 from ..exceptions import ImageReadError
 
 #: ``precision`` values of :class:`~skdeepbiq.CNNCropFeaturizer`: those of
-#: ``skdeepbiq._runtime.PRECISIONS``, spelled out so that parsing imports no
+#: ``skdeepbiq._engine.runtime.PRECISIONS``, spelled out so that parsing imports no
 #: torch (a test checks that the two agree).
 PRECISIONS = ("auto", "float32", "float16", "bfloat16")
 

@@ -19,7 +19,7 @@ IMAGE_EXTENSIONS = (
     ".bmp", ".gif", ".jpeg", ".jpg", ".png", ".ppm", ".tif", ".tiff", ".webp",
 )  # fmt: skip
 
-#: The default ``--model``: ``skdeepbiq._pretrained.DEFAULT_PRETRAINED``,
+#: The default ``--model``: ``skdeepbiq._models.pretrained.DEFAULT_PRETRAINED``,
 #: spelled out so that parsing imports no torch (a test checks they agree).
 DEFAULT_MODEL = "clive-efficientnet_lite2"
 
@@ -112,7 +112,7 @@ def load_model_argument(spec: str, viewing_scale=None, **params):
     Parameters
     ----------
     spec : str
-        A name of ``skdeepbiq._pretrained.PRETRAINED`` or a model file.
+        A name of ``skdeepbiq._models.pretrained.PRETRAINED`` or a model file.
     viewing_scale : {"learned", "native"} or int, default=None
         ``--viewing-scale``: replaces the featurizer's own; None keeps it.
     **params
@@ -132,7 +132,7 @@ def load_model_argument(spec: str, viewing_scale=None, **params):
         When the file is not a model file (exit code 2).
     """
     from .. import load_model, load_pretrained
-    from .._pretrained import PRETRAINED
+    from .._models.pretrained import PRETRAINED
 
     if spec in PRETRAINED:
         model = load_pretrained(spec, **params)

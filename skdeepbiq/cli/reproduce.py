@@ -15,7 +15,6 @@ from ._options import (
     add_runtime_options,
     positive_int,
     require_matplotlib,
-    run_handler,
 )
 
 HELP = "run the paper's evaluation protocols"
@@ -109,7 +108,7 @@ def _add_protocol_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the experiments and print the report's table and files."""
-    from .. import _report
+    from .._paper import report as _report
     from ..reproduce import reproduce
 
     keywords = {
@@ -133,38 +132,3 @@ def run(args: argparse.Namespace) -> int:
     for path in results.files:
         print(path)
     return 0
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the arguments of ``skdeepbiq reproduce`` to an argparse parser.
-
-    Parameters
-    ----------
-    parser : argparse.ArgumentParser
-        The (sub)parser of the ``reproduce`` command.
-
-    Returns
-    -------
-    parser : argparse.ArgumentParser
-        The same parser, with its description.
-    """
-    parser.description = DESCRIPTION
-    add_arguments(parser)
-    return parser
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    """Run ``skdeepbiq reproduce`` from parsed arguments.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        Arguments of a parser set up by :func:`configure_parser`.
-
-    Returns
-    -------
-    code : int
-        0 on success; 1 for a missing or unreadable dataset, image or
-        weights file; 2 for bad usage (the message goes to stderr).
-    """
-    return run_handler(run, args)

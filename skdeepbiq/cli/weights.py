@@ -61,7 +61,7 @@ def default_weights() -> list[tuple[str, str]]:
     train by default (:func:`skdeepbiq._defaults.default_featurizer`).
     """
     from .._defaults import default_featurizer
-    from .._pretrained import DEFAULT_PRETRAINED, model_metadata
+    from .._models.pretrained import DEFAULT_PRETRAINED, model_metadata
 
     pretrained = model_metadata(DEFAULT_PRETRAINED)["config"]["featurizer"]
     found = [

@@ -1,7 +1,7 @@
 """The report of ``reproduce``: the paper's figures and ours, Markdown and JSON.
 
 The paper's figures are those of Bianco et al. (2018), as restated in the
-project's notes on the paper. The plots are in :mod:`skdeepbiq._report_plots`.
+project's notes on the paper. The plots are in :mod:`skdeepbiq._paper.report_plots`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._experiments import LEAKY_PREFIX, REGRESSION_PREFIX
-from ._splits import jsonable
+from .experiments import LEAKY_PREFIX, REGRESSION_PREFIX
+from .splits import jsonable
 
 #: Paper, CLIVE, median over 10 splits: (label, crops, LCC, SROCC).
 PAPER_CLIVE = {

@@ -7,7 +7,7 @@ its positions, per crop (its mean per channel, and with
 ``spatial_pooling="mean_std"`` also its standard deviation). The pooled
 outputs are concatenated in the order of the list.
 
-With a shared trunk (:mod:`skdeepbiq._trunk`) the taps inside the trunk run
+With a shared trunk (:mod:`skdeepbiq._engine.trunk`) the taps inside the trunk run
 once over the whole image: each crop pools its window of their maps. The
 taps after the trunk run on each crop's window, as the rest of the tail.
 """
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._lite import VARIANTS
+from .lite import VARIANTS
 
 SPATIAL_POOLINGS = ("mean", "mean_std")
 

@@ -16,8 +16,8 @@ import torch
 from scipy import stats
 from sklearn.model_selection import train_test_split
 
-from ._finetune_loop import TrainingMaps, Windows, cut_windows, draw_windows
-from ._trunk import STRIDE
+from .._engine.trunk import STRIDE
+from .loop import TrainingMaps, Windows, cut_windows, draw_windows
 
 
 def hold_out(n_images: int, fraction, seed: int) -> tuple[np.ndarray, np.ndarray]:

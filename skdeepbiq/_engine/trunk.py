@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._lite import VARIANTS
-from ._runtime import Runtime
+from .lite import VARIANTS
+from .runtime import Runtime
 
 STRIDE = 16
 
@@ -149,7 +149,7 @@ def run_trunk(
 def mirrored_trunk_maps(engine, images: list, indices) -> list[torch.Tensor]:
     """Trunk maps of ``images[indices]`` flipped left to right, for fine-tuning.
 
-    ``engine`` is the :class:`~skdeepbiq._engine.Engine` (its trunk, mean,
+    ``engine`` is the :class:`~skdeepbiq._engine.streaming.Engine` (its trunk, mean,
     std and runtime) whose :meth:`prepared` working images the unflipped
     maps came from. The maps are float32 tensors on the device, outside
     inference mode so that autograd can use them; they are not cached.

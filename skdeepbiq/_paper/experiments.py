@@ -2,7 +2,7 @@
 
 Each experiment computes its CNN features once per image and crop setting
 (cached in the featurizer's ``memory``) and hands them to
-:class:`~skdeepbiq._splits.SplitRunner`, which fits and scores each
+:class:`~skdeepbiq._paper.splits.SplitRunner`, which fits and scores each
 configuration on each split. Exp III fine-tunes the backbone on each split's
 training images with the paper's recipe, ``FineTuning(objective="classes")``,
 and, when asked, with skdeepbiq's own regression objective as well.
@@ -22,7 +22,8 @@ import numpy as np
 from scipy import stats
 from sklearn.utils import Bunch
 
-from ._splits import SplitRunner, jsonable, summarize
+from .._finetuning.recipe import describe_fine_tuning
+from .splits import SplitRunner, summarize
 
 EXPERIMENTS = ("I", "II", "III")
 DEFAULT_CROP_COUNTS = (1, 5, 10, 15, 20, 25)
@@ -101,7 +102,7 @@ class Study:
         The featurizer is fitted on all images, or on the images ``train``
         indexes and their scores (fine-tuning sees those only).
         """
-        from ._featurizer import CNNCropFeaturizer
+        from .._featurizer import CNNCropFeaturizer
 
         paths = list(self.data.paths)
         featurizer = CNNCropFeaturizer(**self.featurizer_params, **params)
@@ -222,7 +223,7 @@ def paper_fine_tuning(y) -> dict:
     span more than half of it get the paper's classes of the 0-100 scale;
     other scales are cut into five equal classes of their observed range.
     """
-    from ._finetune import FineTuning
+    from .._finetuning.recipe import FineTuning
 
     low, high = float(np.min(y)), float(np.max(y))
     paper_scale = 0 <= low and high <= 100 and high - low > 50
@@ -239,7 +240,7 @@ def exp_iii_recipes(y, fine_tune_params=None, regression=False) -> dict:
     regression objective). Each ``fine_tune`` is validated here, before any
     network work.
     """
-    from ._finetune import FineTuning
+    from .._finetuning.recipe import FineTuning
 
     recipes = {
         "": paper_fine_tuning(y) if fine_tune_params is None else dict(fine_tune_params)
@@ -249,18 +250,6 @@ def exp_iii_recipes(y, fine_tune_params=None, regression=False) -> dict:
     for params in recipes.values():
         describe_fine_tuning(params.get("fine_tune"))
     return recipes
-
-
-def describe_fine_tuning(fine_tune) -> dict | None:
-    """The parameters of the recipe that runs for ``fine_tune``, as plain values.
-
-    None when ``fine_tune`` does not tune; True is ``FineTuning()``. A bad
-    recipe raises, as the featurizer's ``fit`` would.
-    """
-    from ._finetune import check_fine_tuning
-
-    recipe = check_fine_tuning(fine_tune)
-    return None if recipe is None else jsonable(recipe.get_params())
 
 
 # The number of crops of Exp II ----------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from .model_selection import ReferenceSplit, clive_splits, median_scores
+from ..model_selection import ReferenceSplit, clive_splits, median_scores
 
 #: Multiples of the default C tried on the validation part (reference splits).
 C_FACTORS = (0.1, 1.0, 10.0)
@@ -72,7 +72,7 @@ def split_scores(y_true, y_pred, mos_std=None) -> dict:
 
     ``within_<k>_std`` for k = 1, 2, 3 when ``mos_std`` is given.
     """
-    from . import metrics
+    from .. import metrics
 
     scores = {
         name: getattr(metrics, name)(y_true, y_pred)
@@ -110,7 +110,7 @@ class SplitRunner:
 
     def model(self, fusion: str, pooling: str, n_crops: int):
         """The package's DeepBIQRegressor on precomputed features; C / k to concatenate."""
-        from ._regressor import DeepBIQRegressor, default_regressor
+        from .._regressor import DeepBIQRegressor, default_regressor
 
         c_value = self.base_c / n_crops if fusion == "concatenation" else self.base_c
         return DeepBIQRegressor(
@@ -203,8 +203,8 @@ class SplitRunner:
         """Fit on the training part (C picked on the validation part if any)."""
         from sklearn.model_selection import GridSearchCV
 
-        from .metrics import get_scorer
-        from .model_selection import predefined_validation
+        from ..metrics import get_scorer
+        from ..model_selection import predefined_validation
 
         y = self.data.y
         started = time.perf_counter()

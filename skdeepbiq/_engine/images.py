@@ -20,8 +20,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from ._crops import viewed_size
-from .exceptions import ImageFailure, ImageReadError
+from ..exceptions import ImageFailure, ImageReadError
+from .crops import viewed_size
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
@@ -97,7 +97,7 @@ def check_images(X) -> list:
     Examples
     --------
     >>> import numpy as np
-    >>> from skdeepbiq._images import check_images
+    >>> from skdeepbiq._engine.images import check_images
     >>> check_images(np.array([["a.jpg"], ["b.jpg"]], dtype=object))
     ['a.jpg', 'b.jpg']
     """
@@ -218,7 +218,7 @@ def check_readable(X, indices: Iterable[int] | None = None) -> list[ImageFailure
 
     Examples
     --------
-    >>> from skdeepbiq._images import check_readable
+    >>> from skdeepbiq._engine.images import check_readable
     >>> check_readable(["no/such/file.jpg"])
     [ImageFailure(index=0, description='no/such/file.jpg', reason='no such file')]
     """
@@ -316,7 +316,7 @@ def image_sizes(X) -> list[tuple[int, int] | None]:
     Examples
     --------
     >>> import numpy as np
-    >>> from skdeepbiq._images import image_sizes
+    >>> from skdeepbiq._engine.images import image_sizes
     >>> image_sizes([np.zeros((20, 30, 3), np.uint8), "no/such/file.jpg"])
     [(20, 30), None]
     """
@@ -398,7 +398,7 @@ def load_image(image, index: int) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np
-    >>> from skdeepbiq._images import load_image
+    >>> from skdeepbiq._engine.images import load_image
     >>> load_image(np.zeros((2, 3), np.uint8), 0).shape
     (2, 3, 3)
     """
@@ -466,7 +466,7 @@ def read_image(image, index: int, shorter_side: int | None = None):
     Examples
     --------
     >>> import numpy as np
-    >>> from skdeepbiq._images import read_image
+    >>> from skdeepbiq._engine.images import read_image
     >>> pixels, shape = read_image(np.zeros((1000, 1500, 3), np.uint8), 0, 500)
     >>> pixels.shape, shape
     ((500, 750, 3), (1000, 1500))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._report import FUSION_LABELS, PAPER_CLIVE_ERRORS, paper_family
+from .report import FUSION_LABELS, PAPER_CLIVE_ERRORS, paper_family
 
 PLOT_FILES = ("scatter.png", "cumulative_error.png", "srocc_vs_crops.png")
 

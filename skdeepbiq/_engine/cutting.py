@@ -1,6 +1,6 @@
 """Cutting crops: one decoded image -> its crops as tensors, and their boxes.
 
-The geometry (where crops go) is :class:`skdeepbiq._crops.CropSpec`'s; this
+The geometry (where crops go) is :class:`skdeepbiq._engine.crops.CropSpec`'s; this
 module resizes the image to its working size and copies the crops out, in
 the channels-last layout the network runs in, or, for a shared trunk, keeps
 the working image and its snapped boxes.
@@ -14,9 +14,9 @@ import numpy as np
 import torch
 import torchvision.transforms.functional as TF
 
-from ._crops import CropSpec
-from ._images import read_image
-from .exceptions import ImageReadError
+from ..exceptions import ImageReadError
+from .crops import CropSpec
+from .images import read_image
 
 
 class Prepared(NamedTuple):
@@ -60,19 +60,6 @@ def crops_of(image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
         [rows[top:bottom, left:right] for left, top, right, bottom in boxes.tolist()]
     )
     return crops.permute(0, 3, 1, 2)
-
-
-def cut_crops(
-    pixels: np.ndarray, *, n_crops: int, crop_size: int, mode: str, seed: int
-) -> tuple[torch.Tensor, np.ndarray]:
-    """Cut the crops of one RGB image: :func:`crops_of` its working image.
-
-    Returns the crops and their boxes in the working-size image (see
-    :func:`skdeepbiq._crops.working_size`).
-    """
-    spec = CropSpec(n_crops=n_crops, crop_size=crop_size, mode=mode, seed=seed)
-    image, boxes = place_crops(pixels, spec)
-    return crops_of(image, boxes), boxes
 
 
 def prepare(image, index: int, spec: CropSpec, trunk: bool) -> Prepared:

@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 import torch
 
-from ._runtime import Runtime
-from .exceptions import SkDeepBIQWarning
+from ..exceptions import SkDeepBIQWarning
+from .runtime import Runtime
 
 
 def forward_passes(items, batch_size: int, *, mix_images: bool):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._model_file import read_model_file
-from ._model_io import load_model, save_model
+from .model_file import read_model_file
+from .model_io import load_model, save_model
 
 #: Pretrained models shipped in ``skdeepbiq/data``: name -> file name.
 PRETRAINED = {"clive-efficientnet_lite2": "clive-efficientnet_lite2.npz"}

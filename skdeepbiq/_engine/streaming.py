@@ -2,16 +2,16 @@
 
 It reads and crops images (in the calling thread between forward passes, or
 ahead of them in worker threads), groups the crops into forward passes
-(:mod:`skdeepbiq._batching`), and yields one :class:`ImageRows` per image as
+(:mod:`skdeepbiq._engine.batching`), and yields one :class:`ImageRows` per image as
 soon as all its crops have gone through: the features, the crop boxes in the
 image's own pixels and its size, so that every caller (features, crop
 scores, quality maps) decodes an image once. With a shared trunk
-(:mod:`skdeepbiq._trunk`), the trunk runs once over each image and its
+(:mod:`skdeepbiq._engine.trunk`), the trunk runs once over each image and its
 crops are windows of the trunk's maps.
 
 :class:`CNNCropFeaturizer` builds an :class:`Engine` per call from its
-fitted network, its :class:`~skdeepbiq._crops.CropSpec` and the call's
-:class:`~skdeepbiq._runtime.Runtime`.
+fitted network, its :class:`~skdeepbiq._engine.crops.CropSpec` and the call's
+:class:`~skdeepbiq._engine.runtime.Runtime`.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ import torch
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
-from . import _batching
-from ._cache import FeatureCache, image_key
-from ._cutting import Prepared, crop_boxes_of, nan_where_missing, prepare
-from ._images import check_readable, image_description
-from ._trunk import cut_windows, run_trunk
-from .exceptions import ImageFailure, ImageReadError
+from ..exceptions import ImageFailure, ImageReadError
+from . import batching as _batching
+from .cache import FeatureCache, image_key
+from .cutting import Prepared, crop_boxes_of, nan_where_missing, prepare
+from .images import check_readable, image_description
+from .trunk import cut_windows, run_trunk
 
 #: Enlargement beyond which an image is reported (``SmallImageWarning``).
 MAX_ENLARGEMENT = 2.0

@@ -19,7 +19,9 @@ import torch
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._backbones import (
+from .._finetuning.recipe import check_fine_tuning, fine_tune
+from ..exceptions import SmallImageWarning
+from .backbones import (
     FeatureExtractor,
     crop_feature_names,
     load_classifier,
@@ -27,15 +29,13 @@ from ._backbones import (
     resolve_weights,
     weights_identity,
 )
-from ._cache import FeatureCache, cache_location
-from ._crops import CropSpec, check_whole_image
-from ._engine import Engine, collect_trunk_maps, extract_rows
-from ._finetune import check_fine_tuning, fine_tune
-from ._images import check_images
-from ._runtime import resolve_runtime
-from ._taps import TrunkTaps, resolve_layers
-from ._trunk import STRIDE, check_trunk, mirrored_trunk_maps, split_network
-from .exceptions import SmallImageWarning
+from .cache import FeatureCache, cache_location
+from .crops import CropSpec, check_whole_image
+from .images import check_images
+from .runtime import resolve_runtime
+from .streaming import Engine, collect_trunk_maps, extract_rows
+from .taps import TrunkTaps, resolve_layers
+from .trunk import STRIDE, check_trunk, mirrored_trunk_maps, split_network
 
 #: Version of the feature cache's entries (2: CPU passes hold one image's crops).
 CACHE_VERSION = 2
@@ -74,11 +74,8 @@ def build_network(
 
 
 def copy_to(network: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """A copy of ``network`` on ``device``, channels-last, in eval mode.
-
-    ``eval()`` again: a deep copy of a pruned graph (``layer=``, torch.fx's
-    ``GraphModule``) comes back in training mode.
-    """
+    """A copy of ``network`` on ``device``, channels-last, in eval mode
+    (batch-norm statistics frozen, whatever mode ``network`` was left in)."""
     network = copy.deepcopy(network).to(device).eval()
     return network.to(memory_format=torch.channels_last)
 
@@ -127,8 +124,8 @@ class NetworkMixin:
     """The machinery of :class:`CNNCropFeaturizer` behind its parameters.
 
     Builds and fine-tunes ``network_`` in ``fit``, and gives each call its
-    :class:`~skdeepbiq._runtime.Runtime`, its
-    :class:`~skdeepbiq._crops.CropSpec`, its :class:`Engine` and its
+    :class:`~skdeepbiq._engine.runtime.Runtime`, its
+    :class:`~skdeepbiq._engine.crops.CropSpec`, its :class:`Engine` and its
     caches (as scikit-learn's ``BaseLibSVM`` does for its SVMs).
     :meth:`extract`, the call of the engine behind ``transform``, is here.
     """

@@ -52,7 +52,7 @@ def viewed_size(height: int, width: int, shorter_side: int | None) -> tuple[int,
 
     Examples
     --------
-    >>> from skdeepbiq._crops import viewed_size
+    >>> from skdeepbiq._engine.crops import viewed_size
     >>> viewed_size(4000, 6000, 500), viewed_size(320, 320, 500)
     ((500, 750), (320, 320))
     """
@@ -74,7 +74,7 @@ def whole_size(height: int, width: int, max_side: int | None) -> tuple[int, int]
 
     Examples
     --------
-    >>> from skdeepbiq._crops import whole_size
+    >>> from skdeepbiq._engine.crops import whole_size
     >>> whole_size(500, 500, 1024), whole_size(3000, 4000, 1024)
     ((500, 500), (768, 1024))
     >>> whole_size(32, 48, 1024)
@@ -251,7 +251,7 @@ def dense_grid_size(height, width, crop_size, stride):
 
     Examples
     --------
-    >>> from skdeepbiq._crops import dense_grid_size
+    >>> from skdeepbiq._engine.crops import dense_grid_size
     >>> dense_grid_size(500, 500, 224, 112)
     16
     """

@@ -14,7 +14,7 @@ with ``allow_pickle=False`` so that loading a file cannot run code:
 
 :func:`write_model_file` writes such a file and :func:`read_model_file`
 reads one back, with an error that says what the file is when it is not a
-model file it can read. :mod:`skdeepbiq._model_io` turns a fitted
+model file it can read. :mod:`skdeepbiq._models.model_io` turns a fitted
 :class:`~skdeepbiq.DeepBIQRegressor` into these arrays and back.
 """
 
@@ -27,7 +27,7 @@ import zipfile
 import numpy as np
 from sklearn.utils import Bunch
 
-from .exceptions import ModelFileError
+from ..exceptions import ModelFileError
 
 FORMAT = "skdeepbiq-model"
 #: The format version :func:`write_model_file` writes.

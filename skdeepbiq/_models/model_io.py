@@ -5,7 +5,7 @@ described by a few arrays: the featurizer's parameters (the backbone's
 weights come from torchvision's file, not from the model file), the feature
 standardisation, the target scale and the regressor's ``coef_`` and
 ``intercept_``. :func:`save_model` writes them to a ``.npz`` file of plain
-numeric and string arrays (:mod:`skdeepbiq._model_file`), and
+numeric and string arrays (:mod:`skdeepbiq._models.model_file`), and
 :func:`load_model` rebuilds a fitted estimator from it.
 """
 
@@ -20,13 +20,12 @@ from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.svm import LinearSVR
 from sklearn.utils.validation import check_is_fitted
 
-from ._backbones import resolve_weights
-from ._experiments import describe_fine_tuning
-from ._featurizer import CNNCropFeaturizer
-from ._finetune import FineTuning
-from ._model_file import read_model_file, write_model_file
-from ._regressor import DeepBIQRegressor, fitted_model
-from .exceptions import ModelFileError
+from .._engine.backbones import resolve_weights
+from .._featurizer import CNNCropFeaturizer
+from .._finetuning.recipe import FineTuning, describe_fine_tuning
+from .._regressor import DeepBIQRegressor, fitted_model
+from ..exceptions import ModelFileError
+from .model_file import read_model_file, write_model_file
 
 #: Featurizer parameters that define the features, saved in the file.
 _MODEL_PARAMS = (
@@ -171,7 +170,7 @@ def save_model(model, path, *, metadata=None):
     >>> bool(np.array_equal(load_model(path).predict(images), model.predict(images)))
     True
     """
-    from . import __version__
+    from .. import __version__
 
     if not isinstance(model, DeepBIQRegressor):
         raise TypeError(f"model must be a DeepBIQRegressor, not {type(model).__name__}")

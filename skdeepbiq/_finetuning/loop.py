@@ -1,6 +1,6 @@
 """The training loop of fine-tuning: what trains, the schedule, steps and epochs.
 
-:func:`skdeepbiq._finetune.fine_tune` sets up the recipe's head, targets and
+:func:`skdeepbiq._finetuning.recipe.fine_tune` sets up the recipe's head, targets and
 optimiser, then runs this loop: every epoch draws random crop windows of the
 trunk maps (:func:`epoch_batches`), cuts them (:func:`cut_windows`; a flipped
 crop is a window of the mirrored image's maps) and takes one optimisation
@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LRScheduler
 
-from ._runtime import Runtime
-from ._trunk import STRIDE
+from .._engine.runtime import Runtime
+from .._engine.trunk import STRIDE
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ def draw_windows(
     """Random crop positions, in map cells, ``per_image`` for every image.
 
     Positions are those of crops of ``crop_size`` pixels inside the image,
-    on the stride grid, as :func:`skdeepbiq._crops.snap_boxes` gives them.
+    on the stride grid, as :func:`skdeepbiq._engine.crops.snap_boxes` gives them.
     With ``flips``, each crop is flipped left to right with probability
     1/2 (drawn after the positions, so that they do not change).
     """
@@ -259,7 +259,7 @@ def train_epochs(
     """The epochs of a recipe ``config`` on the images at ``rows``; their history.
 
     Every epoch draws new crops with ``rng``. ``stopping`` (an
-    :class:`~skdeepbiq._finetune_validation.EarlyStopping` or None) measures
+    :class:`~skdeepbiq._finetuning.validation.EarlyStopping` or None) measures
     each epoch, may stop early, and puts the best epoch's weights back.
     Returns ``loss`` per epoch trained and ``steps`` taken, and
     ``stopping``'s history.
