@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # what static tools see; at run time see __getattr__
     from ._pooling import CropPooler
     from ._regressor import DeepBIQRegressor
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__
 
 #: Public name -> the private module that defines it.
 _EXPORTS = {

@@ -43,7 +43,7 @@ def model_weights(backbone: str):
 
 
 def _new_model(backbone: str, weights=None) -> nn.Module:
-    """torchvision's ``get_model``, which also builds the backbones of ``_lite``."""
+    """torchvision's ``get_model``, which also builds the backbones of ``lite`` (EfficientNet-Lite)."""
     if backbone not in LITE_BACKBONES:
         return models.get_model(backbone, weights=weights)
     if weights is None:
@@ -243,7 +243,7 @@ class Normalization:
 def normalization(kind: str, value, backbone: str | None = None) -> Normalization:
     """Mean and std the weights expect (ImageNet's when unknown).
 
-    A weights file of a backbone of ``_lite`` expects that backbone's own.
+    A weights file of a backbone of ``lite`` expects that backbone's own.
     """
     if kind != "enum" and backbone in LITE_BACKBONES:
         kind, value = "enum", LITE_BACKBONES[backbone][1].IMAGENET1K_V1

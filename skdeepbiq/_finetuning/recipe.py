@@ -18,11 +18,15 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from torch import nn
 from tqdm.auto import tqdm
 
+from .._engine.network import parameters_fingerprint
 from .._engine.runtime import Runtime
+from .._engine.streaming import Engine, collect_trunk_maps
+from .._engine.trunk import mirrored_trunk_maps
 from .loop import (
     Objective,
     Training,
@@ -148,6 +152,7 @@ class FineTuning(BaseEstimator):
     def __init__(
         self,
         objective="regression",
+        *,
         class_edges=None,
         score_range=(0.0, 100.0),
         epochs=6,
@@ -421,3 +426,38 @@ def fine_tune(
         )
     tail.requires_grad_(False)
     return history
+
+
+def tune(
+    engine: Engine,
+    device_network: torch.nn.Module,
+    network: torch.nn.Module,
+    images: list,
+    y: np.ndarray,
+    recipe,
+    *,
+    failures: list | None,
+    n_features: int,
+    seed: int,
+    crop_size: int,
+    verbose: int,
+) -> Bunch:
+    """Fine-tune ``device_network`` through ``engine``'s tail, a view of it.
+
+    The frozen trunk runs once per readable image; unreadable ones are left
+    out (or raise, when ``failures`` is None). The tuned weights are copied
+    back into the CPU ``network``. Returns a Bunch with the training
+    ``history`` and ``fingerprint``, a hash of the tuned parameters.
+    """
+    maps, sizes, kept = collect_trunk_maps(engine, images, failures)
+    mirrored = mirrored_trunk_maps(engine, images, kept) if recipe.flips else None
+    history = fine_tune(
+        engine.tail, maps, sizes, y[kept], recipe,
+        n_features=n_features, crop_size=crop_size,
+        seed=seed, runtime=engine.runtime, verbose=verbose, mirrored=mirrored,
+    )  # fmt: skip
+    network.load_state_dict(
+        {key: value.cpu() for key, value in device_network.state_dict().items()}
+    )
+    network.requires_grad_(False)
+    return Bunch(history=history, fingerprint=parameters_fingerprint(network))

@@ -21,7 +21,7 @@ from sklearn.svm import LinearSVR
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.backbones import resolve_weights
-from .._featurizer import CNNCropFeaturizer
+from .._featurizer import RUNTIME_PARAMS, CNNCropFeaturizer
 from .._finetuning.recipe import FineTuning, describe_fine_tuning
 from .._regressor import DeepBIQRegressor, fitted_model
 from ..exceptions import ModelFileError
@@ -40,10 +40,6 @@ _NEWER_PARAMS = ("spatial_pooling", "max_side", "fine_tune")
 _OLD_VIEWING_SCALE = "native"
 #: Prefix of the arrays of tuned network weights (``network.<state-dict name>``).
 _NETWORK_PREFIX = "network."
-#: Featurizer parameters that only say how to run it, chosen when loading.
-_RUNTIME_PARAMS = (
-    "device", "precision", "batch_size", "n_jobs", "memory", "verbose", "on_error",
-)  # fmt: skip
 #: Linear regressors whose prediction is ``X @ coef_ + intercept_``.
 _REGRESSORS = {cls.__name__: cls for cls in (LinearSVR, Ridge, LinearRegression)}
 #: The arrays of the fitted StandardScaler, when the model standardises.
@@ -51,8 +47,6 @@ _SCALER_ARRAYS = ("scaler_mean", "scaler_scale", "scaler_n_samples_seen")
 #: The array of the training images' fingerprints (``training_fingerprints_``),
 #: absent from files saved before they were kept.
 _FINGERPRINTS = "training_fingerprints"
-#: ``featurizer.fit`` does not read its images; this stands in for them.
-_PLACEHOLDER_IMAGE = np.zeros((1, 1, 3), dtype=np.uint8)
 
 __all__ = ["load_model", "save_model"]
 
@@ -75,7 +69,7 @@ def _featurizer_config(featurizer) -> dict:
             *_NEWER_PARAMS,
             "random_state",
             "viewing_scale",
-            *_RUNTIME_PARAMS,
+            *RUNTIME_PARAMS,
         )  # fmt: skip
         and value != defaults.get(name)
     ]
@@ -170,7 +164,7 @@ def save_model(model, path, *, metadata=None):
     >>> bool(np.array_equal(load_model(path).predict(images), model.predict(images)))
     True
     """
-    from .. import __version__
+    from .._version import __version__
 
     if not isinstance(model, DeepBIQRegressor):
         raise TypeError(f"model must be a DeepBIQRegressor, not {type(model).__name__}")
@@ -256,17 +250,7 @@ def _estimator_kwargs(path: str, params: dict) -> dict:
     return kwargs
 
 
-def load_model(
-    path,
-    *,
-    device="auto",
-    precision="auto",
-    batch_size="auto",
-    n_jobs=None,
-    memory=None,
-    verbose=0,
-    on_error="raise",
-):
+def load_model(path, **runtime):
     """Load a model saved by :func:`save_model` as a fitted DeepBIQRegressor.
 
     The backbone's weights are loaded from torch's cache; if they are
@@ -277,22 +261,11 @@ def load_model(
     ----------
     path : str or path-like
         The ``.npz`` file. It is read with ``allow_pickle=False``.
-    device : str, default="auto"
-        Featurizer device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
-    precision : {"auto", "float32", "float16", "bfloat16"}, default="auto"
-        Arithmetic of the network (see :class:`CNNCropFeaturizer`).
-    batch_size : int or "auto", default="auto"
-        Crops per forward pass (see :class:`CNNCropFeaturizer`).
-    n_jobs : int, default=None
-        Threads that read images (see :class:`CNNCropFeaturizer`).
-    memory : str, path, joblib.Memory or None, default=None
-        Feature cache folder.
-    verbose : int, default=0
-        If positive, show a progress bar on stderr while featurizing.
-    on_error : {"raise", "nan"}, default="raise"
-        What prediction does with unreadable images (see
-        :class:`CNNCropFeaturizer`): raise, or give them NaN scores with a
-        warning.
+    **runtime
+        How to run the model, not what it computes: the featurizer's
+        ``device``, ``precision``, ``batch_size``, ``n_jobs``, ``memory``,
+        ``verbose`` and ``on_error`` (see :class:`CNNCropFeaturizer`, whose
+        defaults apply to those not given).
 
     Returns
     -------
@@ -313,19 +286,18 @@ def load_model(
     path = os.fspath(path)
     model_file = read_model_file(path)
     config, arrays = model_file.config, model_file.arrays
-    runtime = dict(
-        device=device,
-        precision=precision,
-        batch_size=batch_size,
-        on_error=on_error,
-        n_jobs=n_jobs,
-        memory=memory,
-        verbose=verbose,
-    )
+    unknown = sorted(set(runtime) - set(RUNTIME_PARAMS))
+    if unknown:
+        raise TypeError(
+            f"load_model() got unexpected keyword arguments {unknown}; the "
+            f"runtime parameters are {list(RUNTIME_PARAMS)}"
+        )
     params = dict(config["featurizer"])
     recipe = params.pop("fine_tune", None)
     params.setdefault("viewing_scale", _OLD_VIEWING_SCALE)
     training_scale = params.pop("training_scale", None)
+    if recipe is not None:
+        params["fine_tune"] = _recipe(recipe)
     featurizer = CNNCropFeaturizer(**params, **runtime)
     regressor = _fitted_regressor(path, config["regressor"], arrays)
     model = DeepBIQRegressor(
@@ -333,17 +305,14 @@ def load_model(
         regressor=clone(regressor),
         **_estimator_kwargs(path, config["estimator"]),
     )
-    fitted_featurizer = clone(featurizer).fit([_PLACEHOLDER_IMAGE])
-    fitted_featurizer.training_scale_ = training_scale  # that of its training
-    if recipe is not None:  # the tuned weights, and the recipe as parameter
-        tuned = {
-            name.removeprefix(_NETWORK_PREFIX): values
-            for name, values in arrays.items()
-            if name.startswith(_NETWORK_PREFIX)
-        }
-        fitted_featurizer.load_tuned_weights(tuned)
-        for part in (featurizer, fitted_featurizer):
-            part.set_params(fine_tune=_recipe(recipe))
+    tuned = {
+        name.removeprefix(_NETWORK_PREFIX): values
+        for name, values in arrays.items()
+        if name.startswith(_NETWORK_PREFIX)
+    }
+    fitted_featurizer = clone(featurizer)._fitted_from_parts(
+        training_scale=training_scale, tuned_weights=tuned
+    )
     expected = fitted_featurizer.n_features_per_crop_
     if model.fusion == "concatenation":
         expected = fitted_featurizer.n_features_out_

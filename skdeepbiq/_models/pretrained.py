@@ -72,17 +72,7 @@ def pretrained_path(name=DEFAULT_PRETRAINED):
     return str(DATA_DIR / PRETRAINED[name])
 
 
-def load_pretrained(
-    name=DEFAULT_PRETRAINED,
-    *,
-    device="auto",
-    precision="auto",
-    batch_size="auto",
-    n_jobs=None,
-    memory=None,
-    verbose=0,
-    on_error="raise",
-):
+def load_pretrained(name=DEFAULT_PRETRAINED, **runtime):
     """Load a pretrained quality model: score photos without training.
 
     ``"clive-efficientnet_lite2"`` is :class:`DeepBIQRegressor` with its
@@ -102,21 +92,10 @@ def load_pretrained(
     ----------
     name : str, default="clive-efficientnet_lite2"
         Which pretrained model (see :data:`PRETRAINED`).
-    device : str, default="auto"
-        Featurizer device: ``"auto"``, ``"cpu"``, ``"cuda"``, ...
-    precision : {"auto", "float32", "float16", "bfloat16"}, default="auto"
-        Arithmetic of the network (see :class:`CNNCropFeaturizer`).
-    batch_size : int or "auto", default="auto"
-        Crops per forward pass (see :class:`CNNCropFeaturizer`).
-    n_jobs : int, default=None
-        Threads that read images.
-    memory : str, path, joblib.Memory or None, default=None
-        Feature cache folder.
-    verbose : int, default=0
-        If positive, show a progress bar on stderr while featurizing.
-    on_error : {"raise", "nan"}, default="raise"
-        What prediction does with unreadable images (see
-        :class:`CNNCropFeaturizer`).
+    **runtime
+        How to run it: the featurizer's ``device``, ``precision``,
+        ``batch_size``, ``n_jobs``, ``memory``, ``verbose`` and ``on_error``,
+        as :func:`load_model` takes them.
 
     Returns
     -------
@@ -136,13 +115,4 @@ def load_pretrained(
     >>> model.predict(["examples/images/0-original.jpg"])  # doctest: +SKIP
     array([...])
     """
-    return load_model(
-        pretrained_path(name),
-        device=device,
-        precision=precision,
-        batch_size=batch_size,
-        on_error=on_error,
-        n_jobs=n_jobs,
-        memory=memory,
-        verbose=verbose,
-    )
+    return load_model(pretrained_path(name), **runtime)
