@@ -76,8 +76,8 @@ def machine(line: dict) -> str:
     """The machine of a run, in words."""
     info = line.get("machine", {})
     cpus = info.get("cpu_count")
-    device = info.get("device", "cpu")
-    return f"{cpus}-core CPU" if device == "cpu" and cpus else str(device)
+    device = str(info.get("device", "cpu"))
+    return f"{cpus}-core CPU" if device.startswith("cpu") and cpus else device
 
 
 def render_large() -> str:
@@ -115,7 +115,10 @@ def render_scale() -> str:
     lines = records("scale_consistency.jsonl")
     header = ["photos", "viewing scale", "median |difference|", "rank correlation"]
     body, notes = [], []
-    for scale, label in ((BEFORE, "native (before)"), ("learned", "learned (500)")):
+    for scale, label in (
+        (BEFORE, "native (before it existed)"),
+        ("learned", "learned (500)"),
+    ):
         line = latest(
             lines, "scale_consistency.py", viewing_scale=scale, factors=[2.0, 4.0]
         )
@@ -132,15 +135,16 @@ def render_scale() -> str:
             )
     smaller = latest(lines, "scale_consistency.py", factors=[0.5])
     notes.append(source(smaller, "scale_consistency.jsonl"))
-    for name, label in (
-        ("0.5x", "kept at 250x250"),
-        ("0.5x->1x", "enlarged back to 500"),
+    label = smaller["config"]["viewing_scale"]
+    for name, what in (
+        ("0.5x", "shrunk to 0.5x (250x250)"),
+        ("0.5x->1x", "shrunk to 0.5x, enlarged back to 500x500"),
     ):
         version = smaller["versions"][name]
         body.append(
             [
-                f"made 0.5x ({label})",
-                "native",
+                what,
+                "learned (500)" if label == "learned" else label,
                 f"{version['median_abs_diff']:.1f}",
                 f"{version['spearman_vs_1x']:.3f}",
             ]
