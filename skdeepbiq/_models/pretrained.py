@@ -3,7 +3,7 @@
 :func:`load_pretrained` loads one (by default ``"clive-efficientnet_lite2"``) as a
 fitted :class:`~skdeepbiq.DeepBIQRegressor`; :func:`pretrained_path` gives
 its file and :func:`model_metadata` what the file says about it. The files
-are found beside this module (``Path(__file__).parent / "data"``), not
+are found in the package's folder (``Path(__file__).parents[1] / "data"``), not
 through the package's name, so that a folder named ``skdeepbiq`` in the
 working directory cannot stand in for the installed package.
 """
@@ -19,7 +19,7 @@ from .model_io import load_model, save_model
 PRETRAINED = {"clive-efficientnet_lite2": "clive-efficientnet_lite2.npz"}
 DEFAULT_PRETRAINED = "clive-efficientnet_lite2"
 #: The folder of the shipped model files.
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 __all__ = [
     "DEFAULT_PRETRAINED",
