@@ -52,7 +52,7 @@ from sklearn.base import clone
 from sklearn.model_selection import ShuffleSplit, cross_validate
 
 from skdeepbiq import DeepBIQRegressor, FineTuning, load_model, save_model
-from skdeepbiq._defaults import default_featurizer, default_regressor
+from skdeepbiq._regressor import default_featurizer, default_regressor
 from skdeepbiq.metrics import SCORERS, krocc, plcc, rmse, srocc
 
 

@@ -24,9 +24,8 @@ from skdeepbiq import (
     load_pretrained,
     save_model,
 )
-from skdeepbiq._defaults import default_featurizer
 from skdeepbiq._models.pretrained import model_metadata, pretrained_path
-from skdeepbiq._regressor import default_regressor
+from skdeepbiq._regressor import default_featurizer, default_regressor
 from skdeepbiq.exceptions import WeightsNotFoundError
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=2, crop_size=32)

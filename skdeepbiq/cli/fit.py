@@ -120,7 +120,7 @@ def make_featurizer(args: argparse.Namespace):
     tuned model with ``--fine-tune`` (as ``DeepBIQRegressor`` does).
     """
     from .. import CNNCropFeaturizer
-    from .._defaults import default_featurizer
+    from .._regressor import default_featurizer
 
     default = default_featurizer(args.fine_tune is not None).get_params()
     whole = args.crops == "whole"
