@@ -366,7 +366,7 @@ def refitted(saved, model, paths, mos, train, test, also_c=()) -> dict:
     regressor = params["regressor"] or default_regressor(model.fine_tune)
 
     def predicted(regressor):
-        head = DeepBIQRegressor("precomputed", regressor, fusion=model.fusion)
+        head = DeepBIQRegressor("precomputed", regressor=regressor, fusion=model.fusion)
         return head.fit(features[train], mos[train]).predict(features[test])
 
     predictions = predicted(clone(regressor))

@@ -141,7 +141,7 @@ class CropPooler(TransformerMixin, BaseEstimator):
         "pooling": [StrOptions({"mean", "min", "max", "concat"})],
     }
 
-    def __init__(self, n_crops=None, pooling="mean"):
+    def __init__(self, n_crops=None, *, pooling="mean"):
         self.n_crops = n_crops
         self.pooling = pooling
 

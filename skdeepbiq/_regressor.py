@@ -310,6 +310,7 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         featurizer=None,
+        *,
         regressor=None,
         fusion="prediction",
         pooling="mean",

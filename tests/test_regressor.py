@@ -149,7 +149,7 @@ def test_a_tuned_model_lists_the_tuned_c_unless_given_a_regressor(fine_tune):
     assert TUNED_C != DEFAULT_C
     # a regressor given is never replaced
     given = DeepBIQRegressor(
-        CNNCropFeaturizer(**SMALL), LinearSVR(C=0.5), fine_tune=fine_tune
+        CNNCropFeaturizer(**SMALL), regressor=LinearSVR(C=0.5), fine_tune=fine_tune
     )
     assert given.get_params()["regressor__C"] == 0.5
 
@@ -172,7 +172,7 @@ def test_set_params_never_mutates_a_shared_default():
 def test_fit_does_not_mutate_given_sub_estimators(images, scores):
     featurizer = CNNCropFeaturizer(**SMALL)
     regressor = LinearSVR()
-    DeepBIQRegressor(featurizer, regressor).fit(images, scores)
+    DeepBIQRegressor(featurizer, regressor=regressor).fit(images, scores)
     assert not hasattr(featurizer, "network_")
     assert not hasattr(regressor, "coef_")
 

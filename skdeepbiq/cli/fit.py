@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fine_tune is not None:
         fine_tune = FineTuning(objective=args.fine_tune)
     model = DeepBIQRegressor(
-        featurizer, regressor, fusion=args.fusion, pooling=args.pooling,
+        featurizer, regressor=regressor, fusion=args.fusion, pooling=args.pooling,
         fine_tune=fine_tune,
     ).fit(data.paths, data.y)  # fmt: skip
     metadata = {
