@@ -21,7 +21,7 @@ from ._engine.cutting import boxes_or_nan
 from ._engine.images import check_images, image_sizes
 from ._engine.network import NetworkMixin
 from ._engine.runtime import PRECISIONS
-from ._finetuning.recipe import check_fine_tuning
+from ._finetuning.recipe import FineTuning, check_fine_tuning
 from .exceptions import UnreadableImageWarning
 
 
@@ -206,7 +206,7 @@ class CNNCropFeaturizer(NetworkMixin, TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
         "on_error": [StrOptions({"raise", "nan"})],
         "compute": [StrOptions({"auto", "crops", "trunk"})],
-        "fine_tune": ["boolean", HasMethods(["edges"]), None],
+        "fine_tune": ["boolean", FineTuning, None],
         "viewing_scale": [
             StrOptions({"learned", "native"}),
             Interval(Integral, 1, None, closed="left"),

@@ -19,7 +19,7 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVR
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -304,7 +304,7 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         "power": [Interval(Real, 0, None, closed="neither")],
         "standardize": ["boolean"],
         "skip_unreadable": ["boolean"],
-        "fine_tune": ["boolean", HasMethods(["edges"]), None],
+        "fine_tune": ["boolean", FineTuning, None],
     }
 
     def __init__(
@@ -328,6 +328,8 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         self.skip_unreadable = skip_unreadable
         self.fine_tune = fine_tune
 
+    # it is given estimators, whose parameters must be validated too
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Extract crop features and fit the head.
 
@@ -344,7 +346,6 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         self : DeepBIQRegressor
             The fitted model.
         """
-        self._validate_params()
         featurizer = default_sub_estimator(
             "featurizer", self.featurizer, self.fine_tune
         )
