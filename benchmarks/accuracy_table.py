@@ -34,7 +34,7 @@ from sklearn.model_selection import ShuffleSplit, cross_validate
 from sklearn.svm import SVR
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
-from skdeepbiq._defaults import default_regressor
+from skdeepbiq._regressor import default_regressor
 from skdeepbiq.metrics import SCORERS
 
 STAGES = dict(layer="stages", spatial_pooling="mean_std")

@@ -52,7 +52,7 @@ from sklearn.base import clone
 from sklearn.model_selection import ShuffleSplit, cross_validate
 
 from skdeepbiq import DeepBIQRegressor, FineTuning, load_model, save_model
-from skdeepbiq._defaults import default_featurizer, default_regressor
+from skdeepbiq._regressor import default_featurizer, default_regressor
 from skdeepbiq.metrics import SCORERS, krocc, plcc, rmse, srocc
 
 
@@ -366,7 +366,7 @@ def refitted(saved, model, paths, mos, train, test, also_c=()) -> dict:
     regressor = params["regressor"] or default_regressor(model.fine_tune)
 
     def predicted(regressor):
-        head = DeepBIQRegressor("precomputed", regressor, fusion=model.fusion)
+        head = DeepBIQRegressor("precomputed", regressor=regressor, fusion=model.fusion)
         return head.fit(features[train], mos[train]).predict(features[test])
 
     predictions = predicted(clone(regressor))

@@ -7,7 +7,7 @@ fine-tuning, MobileNetV2 ImageNet multi-level features of 25 random 224-px
 crops through the shared trunk; with it, EfficientNet-Lite2's, of 25 crops
 as windows of its trunk's maps through the tuned blocks; a LinearSVR with
 the default ``C`` of either (``DEFAULT_C``, ``TUNED_C`` in
-``skdeepbiq._defaults``), mean of the crop scores. It is saved as
+``skdeepbiq._regressor``), mean of the crop scores. It is saved as
 ``skdeepbiq/data/clive-BACKBONE.npz``. The fit on all photos runs first and
 is timed (the network runs cold unless ``--memory`` holds its features
 already).
@@ -50,7 +50,7 @@ import numpy as np
 from sklearn.model_selection import ShuffleSplit, cross_validate
 
 from skdeepbiq import DeepBIQRegressor, load_model, save_model
-from skdeepbiq._defaults import default_featurizer, default_regressor
+from skdeepbiq._regressor import default_featurizer, default_regressor
 from skdeepbiq.datasets import load_manifest
 from skdeepbiq.metrics import SCORERS
 

@@ -38,7 +38,7 @@ from sklearn.base import clone
 from sklearn.model_selection import ShuffleSplit
 
 from skdeepbiq import DeepBIQRegressor, load_model
-from skdeepbiq._defaults import DEFAULT_C, default_regressor
+from skdeepbiq._regressor import DEFAULT_C, default_regressor
 from skdeepbiq.metrics import plcc, srocc
 
 #: The LinearSVR's C values tried; the first is the tuned model's own.

@@ -33,7 +33,7 @@ from ._engine.runtime import PRECISIONS, resolve_runtime
 from ._engine.streaming import Engine, extract_rows
 from ._engine.taps import TrunkTaps, resolve_layers
 from ._engine.trunk import STRIDE, check_trunk, split_network
-from ._finetuning.recipe import check_fine_tuning, tune
+from ._finetuning.recipe import FineTuning, check_fine_tuning, tune
 from .exceptions import SmallImageWarning, UnreadableImageWarning
 
 #: The parameters that say how the featurizer runs, not what it computes: a
@@ -225,7 +225,7 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
         "on_error": [StrOptions({"raise", "nan"})],
         "compute": [StrOptions({"auto", "crops", "trunk"})],
-        "fine_tune": ["boolean", HasMethods(["edges"]), None],
+        "fine_tune": ["boolean", FineTuning, None],
         "viewing_scale": [
             StrOptions({"learned", "native"}),
             Interval(Integral, 1, None, closed="left"),

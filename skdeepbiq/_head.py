@@ -17,9 +17,9 @@ one scikit-learn estimator, its head::
 parts fitted elsewhere (a model read from a file), and ``fitted_scaler`` a
 fitted :class:`~sklearn.preprocessing.StandardScaler` from its statistics.
 ``score_rows``, ``score_crops`` and ``crop_score_bunches`` score feature
-rows, NaN rows included;
-``HeadViewsMixin`` gives the regressor ``regressor_``, ``scaler_``,
-``y_mean_`` and ``y_scale_`` as views of its ``head_``.
+rows, NaN rows included; ``unfrozen`` unwraps a frozen part, so that the
+regressor's ``regressor_``, ``scaler_``, ``y_mean_`` and ``y_scale_`` read
+the fitted parts of its ``head_``.
 """
 
 from __future__ import annotations
@@ -273,32 +273,3 @@ def unfrozen(estimator):
     if isinstance(estimator, FrozenEstimator):
         return estimator.estimator
     return estimator
-
-
-class HeadViewsMixin:
-    """Fitted attributes of an estimator's ``head_``, read from it (not copies)."""
-
-    @property
-    def regressor_(self):
-        """The fitted regressor, the last step of ``head_``."""
-        return unfrozen(self.head_.regressor_.named_steps["regressor"])
-
-    @property
-    def scaler_(self):
-        """The fitted feature scaler (``"scale"`` step of ``head_``), or None."""
-        scaler = self.head_.regressor_.named_steps["scale"]
-        return None if isinstance(scaler, str) else unfrozen(scaler)
-
-    @property
-    def y_mean_(self) -> float:
-        """Mean of the training scores, or 0.0 without target scaling."""
-        if self.head_.transformer is None:
-            return 0.0
-        return float(unfrozen(self.head_.transformer_).mean_[0])
-
-    @property
-    def y_scale_(self) -> float:
-        """Standard deviation of the training scores (1.0 when constant or unscaled)."""
-        if self.head_.transformer is None:
-            return 1.0
-        return float(unfrozen(self.head_.transformer_).scale_[0])

@@ -6,7 +6,7 @@ import re
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -141,10 +141,11 @@ class CropPooler(TransformerMixin, BaseEstimator):
         "pooling": [StrOptions({"mean", "min", "max", "concat"})],
     }
 
-    def __init__(self, n_crops=None, pooling="mean"):
+    def __init__(self, n_crops=None, *, pooling="mean"):
         self.n_crops = n_crops
         self.pooling = pooling
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check ``X`` and learn its number of crops.
 
@@ -161,7 +162,6 @@ class CropPooler(TransformerMixin, BaseEstimator):
         self : CropPooler
             The fitted pooler.
         """
-        self._validate_params()
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         self.n_crops_ = self._crop_count(getattr(self, "feature_names_in_", None), X)
         return self

@@ -1,4 +1,17 @@
-"""DeepBIQRegressor: crop features -> SVR -> pooled quality score per image."""
+"""DeepBIQRegressor: crop features -> SVR -> pooled quality score per image.
+
+The module also holds the regressor's defaults. ``DeepBIQRegressor(
+featurizer=None, regressor=None)`` stands for :func:`default_featurizer` and
+:func:`default_regressor`. As in :class:`~sklearn.compose.TransformedTargetRegressor`,
+None is replaced in ``fit`` (:func:`default_sub_estimator`), never in
+``__init__``; unlike it, the defaults' parameters are listed by ``get_params``
+as ``featurizer__<name>`` and ``regressor__<name>``, and setting one replaces
+None with a fresh default first, so that ``GridSearchCV`` can search
+``regressor__C`` of a default model. The default featurizer and the default
+regressor's ``C`` depend on ``fine_tune`` (one configuration without
+fine-tuning, another with it); setting a nested parameter fixes the one in
+force then.
+"""
 
 from __future__ import annotations
 
@@ -6,44 +19,161 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVR
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._defaults import (
-    DEFAULT_C,
-    DefaultSubEstimatorsMixin,
-    default_regressor,
-    default_sub_estimator,
-)
 from ._engine.images import check_images
 from ._featurizer import CNNCropFeaturizer
+from ._finetuning.recipe import FineTuning
 from ._fingerprint import fingerprint_images
 from ._head import (
-    HeadViewsMixin,
     crop_score_bunches,
     fitted_scaler,
     frozen_head,
     make_head,
     score_crops,
     score_rows,
+    unfrozen,
 )
 from ._pooling import POOLINGS, pool_crop_scores
-from ._precomputed import PrecomputedCropFeatures, PrecomputedInputMixin
+from ._precomputed import PrecomputedCropFeatures
 from ._training import featurizer_to_fit, training_features
 from .exceptions import UnreadableImageWarning
 
-__all__ = ["DEFAULT_C", "DeepBIQRegressor", "default_regressor", "fitted_model"]
+__all__ = [
+    "DEFAULT_C",
+    "DEFAULT_FEATURES",
+    "TUNED_C",
+    "TUNED_FEATURES",
+    "DeepBIQRegressor",
+    "default_featurizer",
+    "default_regressor",
+    "default_sub_estimator",
+]
+
+#: Default ``C`` of the LinearSVR on standardised features and targets,
+#: chosen on clive-dev with the default featurizer among 3e-5, 1e-4, 3e-4
+#: and 1e-3 (``benchmarks/accuracy_table.py``).
+DEFAULT_C = 3e-4
+
+#: The same when DeepBIQRegressor fine-tunes, chosen on clive-dev with the
+#: tuned featurizer among 3e-6, 1e-5, 3e-5, 1e-4, 3e-4 and 1e-3
+#: (``benchmarks/finetune.py --load-models DIR --refit``): features of the
+#: tuned network are fitted with a stronger penalty.
+TUNED_C = 1e-5
 
 
-class DeepBIQRegressor(
-    DefaultSubEstimatorsMixin,
-    HeadViewsMixin,
-    PrecomputedInputMixin,
-    RegressorMixin,
-    BaseEstimator,
-):
+#: Parameters of DeepBIQRegressor's default featurizer that differ from
+#: ``CNNCropFeaturizer()``'s (the paper's penultimate features of exact
+#: crops): multi-level features of the shared trunk, the most accurate
+#: configuration measured on clive-dev within the time budget
+#: (``benchmarks/accuracy_table.py``).
+DEFAULT_FEATURES = {"layer": "stages", "compute": "trunk"}
+
+#: The same when DeepBIQRegressor fine-tunes: EfficientNet-Lite2's stage
+#: outputs of 25 crops, as windows of the trunk's maps, which is how the
+#: tuned blocks saw their crops in training; the most accurate fine-tuned
+#: configuration measured on clive-dev (``benchmarks/finetune.py``,
+#: ``benchmarks/results/finetune_cpu_lite2_deep_trunk.log``).
+TUNED_FEATURES = {
+    "backbone": "efficientnet_lite2",
+    "layer": "stages",
+    "n_crops": 25,
+    "compute": "trunk",
+}
+
+
+def tunes(fine_tune) -> bool:
+    """Whether a ``fine_tune`` parameter asks for fine-tuning (True or a recipe).
+
+    The same reading as :func:`~skdeepbiq._finetuning.recipe.check_fine_tuning`'s,
+    without its validation: NumPy booleans count as booleans, and a value
+    that is neither a boolean nor a recipe (which ``fit`` refuses) does not
+    tune.
+    """
+    if isinstance(fine_tune, FineTuning):
+        return True
+    return isinstance(fine_tune, bool | np.bool_) and bool(fine_tune)
+
+
+def default_featurizer(fine_tune=None) -> CNNCropFeaturizer:
+    """The featurizer used when ``featurizer=None``.
+
+    Parameters
+    ----------
+    fine_tune : bool, FineTuning or None, default=None
+        The regressor's ``fine_tune``: the default featurizer depends on
+        whether the network is tuned.
+
+    Returns
+    -------
+    featurizer : CNNCropFeaturizer
+        Without fine-tuning, ``CNNCropFeaturizer(**DEFAULT_FEATURES)``: the
+        mean of each stage's output of MobileNetV2 (``layer="stages"``,
+        1,672 features per crop) over 25 random 224-px crops, computed
+        with the shared trunk (``compute="trunk"``). With it,
+        ``CNNCropFeaturizer(**TUNED_FEATURES)``: the mean of each stage's
+        output of EfficientNet-Lite2 over 25 random 224-px crops, also
+        with the shared trunk: the trunk the tuning kept frozen runs once
+        per image, and each crop's window of its maps goes through the
+        tuned blocks, as in training.
+    """
+    return CNNCropFeaturizer(
+        **(TUNED_FEATURES if tunes(fine_tune) else DEFAULT_FEATURES)
+    )
+
+
+def default_regressor(fine_tune=None) -> LinearSVR:
+    """The regressor used when ``regressor=None``.
+
+    Parameters
+    ----------
+    fine_tune : bool, FineTuning or None, default=None
+        The regressor's ``fine_tune``: the default ``C`` depends on whether
+        the network is tuned.
+
+    Returns
+    -------
+    regressor : LinearSVR
+        ``LinearSVR(C=DEFAULT_C, epsilon=0.0, max_iter=5000, random_state=0)``;
+        with fine-tuning, ``C=TUNED_C``.
+    """
+    C = TUNED_C if tunes(fine_tune) else DEFAULT_C
+    return LinearSVR(C=C, epsilon=0.0, max_iter=5000, random_state=0)
+
+
+_SUB_ESTIMATORS = ("featurizer", "regressor")
+
+
+def default_sub_estimator(name: str, value, fine_tune=None):
+    """``value``, or a new default sub-estimator ``name`` when it is None.
+
+    Parameters
+    ----------
+    name : {"featurizer", "regressor"}
+        The parameter.
+    value : estimator, str or None
+        Its value.
+    fine_tune : bool, FineTuning or None, default=None
+        The regressor's ``fine_tune``, on which the default featurizer
+        and the default ``C`` depend (see :func:`default_featurizer`).
+
+    Returns
+    -------
+    value : estimator or str
+        ``value`` itself unless it is None.
+    """
+    if value is not None:
+        return value
+    if name == "featurizer":
+        return default_featurizer(fine_tune)
+    return default_regressor(fine_tune)
+
+
+class DeepBIQRegressor(RegressorMixin, BaseEstimator):
     """DeepBIQ: CNN features of image crops, a linear SVR, pooled per image.
 
     One row per image in and out: ``fit(paths, mos)``, ``predict(paths)``;
@@ -174,12 +304,13 @@ class DeepBIQRegressor(
         "power": [Interval(Real, 0, None, closed="neither")],
         "standardize": ["boolean"],
         "skip_unreadable": ["boolean"],
-        "fine_tune": ["boolean", HasMethods(["edges"]), None],
+        "fine_tune": ["boolean", FineTuning, None],
     }
 
     def __init__(
         self,
         featurizer=None,
+        *,
         regressor=None,
         fusion="prediction",
         pooling="mean",
@@ -197,6 +328,8 @@ class DeepBIQRegressor(
         self.skip_unreadable = skip_unreadable
         self.fine_tune = fine_tune
 
+    # it is given estimators, whose parameters must be validated too
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Extract crop features and fit the head.
 
@@ -213,8 +346,10 @@ class DeepBIQRegressor(
         self : DeepBIQRegressor
             The fitted model.
         """
-        self._validate_params()
-        featurizer = featurizer_to_fit(self.featurizer, self.fine_tune)
+        featurizer = default_sub_estimator(
+            "featurizer", self.featurizer, self.fine_tune
+        )
+        featurizer = featurizer_to_fit(featurizer, self.fine_tune)
         precomputed = isinstance(featurizer, PrecomputedCropFeatures)
         if not precomputed:
             X = check_images(X)  # a list: read again for the fingerprints
@@ -243,6 +378,143 @@ class DeepBIQRegressor(
         return build(
             regressor, power=self.power, n_crops=n_crops, pooling=self.pooling, **parts
         )
+
+    def _fitted_from_parts(
+        self,
+        *,
+        featurizer,
+        regressor,
+        scaler_mean=None,
+        scaler_scale=None,
+        scaler_n_samples_seen=1,
+        y_mean=0.0,
+        y_scale=1.0,
+        training_fingerprints=None,
+    ):
+        """This model fitted from parts fitted elsewhere: what ``load_model`` uses.
+
+        Parameters
+        ----------
+        featurizer : CNNCropFeaturizer
+            Fitted; becomes ``featurizer_``.
+        regressor : regressor
+            Fitted; becomes ``regressor_``.
+        scaler_mean, scaler_scale, scaler_n_samples_seen : array-like, default=None, None, 1
+            ``mean_``, ``scale_`` and ``n_samples_seen_`` of ``scaler_``.
+        y_mean, y_scale : float, default=0.0 and 1.0
+            ``y_mean_`` and ``y_scale_``. The scaling arguments are ignored when
+            ``standardize`` is False.
+        training_fingerprints : ndarray of shape (n_training_images,) of uint64, default=None
+            Becomes ``training_fingerprints_``.
+
+        Returns
+        -------
+        self : DeepBIQRegressor
+            This model, fitted; its ``head_`` holds the parts frozen.
+        """
+        self.featurizer_ = featurizer
+        self.n_crops_ = featurizer.n_crops_
+        self.training_fingerprints_ = training_fingerprints
+        scalers = ()
+        if self.standardize:
+            scalers = (
+                fitted_scaler(scaler_mean, scaler_scale, scaler_n_samples_seen),
+                fitted_scaler([y_mean], [y_scale]),
+            )
+        self.head_ = self._make_head(regressor, frozen_head, *scalers)
+        return self
+
+    def get_params(self, deep=True):
+        """Parameters of this estimator and, with ``deep``, of its parts.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return ``featurizer__<name>`` and ``regressor__<name>``,
+            from the default sub-estimators when those are None.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        if deep:
+            for name in _SUB_ESTIMATORS:
+                if params[name] is not None:
+                    continue  # nested parameters already listed
+                default = default_sub_estimator(name, None, params["fine_tune"])
+                for key, value in default.get_params(deep=True).items():
+                    params[f"{name}__{key}"] = value
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including nested ``featurizer__`` / ``regressor__`` ones.
+
+        Setting a nested parameter while the sub-estimator is None first
+        replaces None by the default sub-estimator, the one for the
+        ``fine_tune`` in force after this call.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names mapped to their new values.
+
+        Returns
+        -------
+        self : estimator
+            This estimator.
+        """
+        fine_tune = params.get("fine_tune", self.fine_tune)
+        for name in _SUB_ESTIMATORS:
+            nested = any(key.startswith(f"{name}__") for key in params)
+            if nested and params.get(name, getattr(self, name)) is None:
+                params[name] = default_sub_estimator(name, None, fine_tune)
+        return super().set_params(**params)
+
+    @property
+    def regressor_(self):
+        """The fitted regressor, the last step of ``head_``."""
+        return unfrozen(self.head_.regressor_.named_steps["regressor"])
+
+    @property
+    def scaler_(self):
+        """The fitted feature scaler (``"scale"`` step of ``head_``), or None."""
+        scaler = self.head_.regressor_.named_steps["scale"]
+        return None if isinstance(scaler, str) else unfrozen(scaler)
+
+    @property
+    def y_mean_(self) -> float:
+        """Mean of the training scores, or 0.0 without target scaling."""
+        if self.head_.transformer is None:
+            return 0.0
+        return float(unfrozen(self.head_.transformer_).mean_[0])
+
+    @property
+    def y_scale_(self) -> float:
+        """Standard deviation of the training scores (1.0 when constant or unscaled)."""
+        if self.head_.transformer is None:
+            return 1.0
+        return float(unfrozen(self.head_.transformer_).scale_[0])
+
+    @property
+    def n_features_in_(self) -> int:
+        """Features per image of precomputed features."""
+        return self._precomputed_featurizer().n_features_in_
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """Column names of a DataFrame of precomputed features."""
+        return self._precomputed_featurizer().feature_names_in_
+
+    def _precomputed_featurizer(self) -> PrecomputedCropFeatures:
+        featurizer = getattr(self, "featurizer_", None)
+        if not isinstance(featurizer, PrecomputedCropFeatures):
+            raise AttributeError(
+                f"only a {type(self).__name__} fitted on precomputed features "
+                "has n_features_in_ and feature_names_in_"
+            )
+        return featurizer
 
     def _features(self, X) -> np.ndarray:
         """``featurizer_``'s rows of images (as a list) or precomputed features."""
@@ -364,50 +636,13 @@ class DeepBIQRegressor(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        # Precomputed features are 2-D and 3-D arrays of numbers (so that
+        # scikit-learn's checks run on them); otherwise X is a list of images.
+        precomputed = isinstance(self.featurizer, str)  # "precomputed"
+        tags.input_tags.two_d_array = precomputed
+        tags.input_tags.three_d_array = precomputed
+        tags.input_tags.one_d_array = not precomputed
+        tags.input_tags.string = not precomputed
         # The default C suits standardised CNN features, not every toy problem.
         tags.regressor_tags.poor_score = True
         return tags
-
-
-def fitted_model(
-    model,
-    *,
-    featurizer,
-    regressor,
-    scaler_mean=None,
-    scaler_scale=None,
-    scaler_n_samples_seen=1,
-    y_mean=0.0,
-    y_scale=1.0,
-):
-    """``model`` fitted from parts fitted elsewhere (a model read from a file).
-
-    Parameters
-    ----------
-    model : DeepBIQRegressor
-        Unfitted, with the parameters of the model the parts come from.
-    featurizer : CNNCropFeaturizer
-        Fitted; becomes ``featurizer_``.
-    regressor : regressor
-        Fitted; becomes ``regressor_``.
-    scaler_mean, scaler_scale, scaler_n_samples_seen : array-like, default=None, None, 1
-        ``mean_``, ``scale_`` and ``n_samples_seen_`` of ``scaler_``.
-    y_mean, y_scale : float, default=0.0 and 1.0
-        ``y_mean_`` and ``y_scale_``. The scaling arguments are ignored when
-        ``model.standardize`` is False.
-
-    Returns
-    -------
-    model : DeepBIQRegressor
-        ``model`` itself, fitted; its ``head_`` holds the parts frozen.
-    """
-    model.featurizer_ = featurizer
-    model.n_crops_ = featurizer.n_crops_
-    scalers = ()
-    if model.standardize:
-        scalers = (
-            fitted_scaler(scaler_mean, scaler_scale, scaler_n_samples_seen),
-            fitted_scaler([y_mean], [y_scale]),
-        )
-    model.head_ = model._make_head(regressor, frozen_head, *scalers)
-    return model

@@ -17,7 +17,6 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import column_or_1d
 
-from ._defaults import default_sub_estimator
 from ._engine.images import check_images, check_readable, image_description
 from ._featurizer import CNNCropFeaturizer
 from ._finetuning.recipe import check_fine_tuning
@@ -35,9 +34,9 @@ def featurizer_to_fit(featurizer, fine_tune):
 
     Parameters
     ----------
-    featurizer : transformer, "precomputed" or None
-        The regressor's featurizer; None for the default one for
-        ``fine_tune`` (:func:`default_sub_estimator`).
+    featurizer : transformer or "precomputed"
+        The regressor's featurizer, its default already in place of None
+        (:func:`~skdeepbiq._regressor.default_sub_estimator`).
     fine_tune : bool, FineTuning or None
         The regressor's ``fine_tune``: None leaves the featurizer's own
         setting; otherwise it is checked (:func:`check_fine_tuning`) and
@@ -50,7 +49,6 @@ def featurizer_to_fit(featurizer, fine_tune):
     featurizer : transformer
         Unfitted; :class:`PrecomputedCropFeatures` for ``"precomputed"``.
     """
-    featurizer = default_sub_estimator("featurizer", featurizer, fine_tune)
     if fine_tune is not None:
         recipe = check_fine_tuning(fine_tune)  # a bad recipe fails here, at once
         if not isinstance(featurizer, CNNCropFeaturizer):

@@ -441,12 +441,14 @@ def test_fit_with_skip_unreadable_drops_them_and_says_which(
     X = list(image_paths)
     X[2] = str(tmp_path / "gone.jpg")
     X[5] = truncated(tmp_path, "cut.jpg", pixels)
-    model = DeepBIQRegressor(CNNCropFeaturizer(**SMALL), Ridge(), skip_unreadable=True)
+    model = DeepBIQRegressor(
+        CNNCropFeaturizer(**SMALL), regressor=Ridge(), skip_unreadable=True
+    )
     with pytest.warns(UnreadableImageWarning, match="fit skipped 2 of 12") as record:
         model.fit(X, scores)
     assert [f.index for f in record[0].message.failures] == [2, 5]
     keep = [i for i in range(12) if i not in (2, 5)]
-    reference = DeepBIQRegressor(CNNCropFeaturizer(**SMALL), Ridge()).fit(
+    reference = DeepBIQRegressor(CNNCropFeaturizer(**SMALL), regressor=Ridge()).fit(
         [X[i] for i in keep], scores[keep]
     )
     np.testing.assert_allclose(
@@ -468,7 +470,7 @@ def test_fit_refuses_or_skips_non_finite_features_of_any_featurizer(images, scor
         rows[1, 0] = np.nan
         return rows
 
-    model = DeepBIQRegressor(FunctionTransformer(features), Ridge())
+    model = DeepBIQRegressor(FunctionTransformer(features), regressor=Ridge())
     with pytest.raises(ImageReadError, match=r"X\[1\] \(<ndarray.*not finite"):
         model.fit(images, scores)
     with pytest.warns(UnreadableImageWarning, match="fit skipped 1 of 12"):

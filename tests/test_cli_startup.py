@@ -209,7 +209,7 @@ def help_of(parser, dest):
 def test_defaults_shown_in_the_help_are_those_that_apply():
     import inspect
 
-    from skdeepbiq._defaults import DEFAULT_C, TUNED_C
+    from skdeepbiq._regressor import DEFAULT_C, TUNED_C
     from skdeepbiq.reproduce import reproduce
 
     shown = re.search(
@@ -233,9 +233,9 @@ def test_defaults_shown_in_the_help_are_those_that_apply():
 
 def test_fit_help_states_the_default_and_the_tuned_featurizers_values():
     # The help keeps these as literals so that it imports no torch; they
-    # must follow the regressor's defaults (_defaults.py) when those change.
+    # must follow the regressor's defaults (_regressor.py) when those change.
     from skdeepbiq import CNNCropFeaturizer
-    from skdeepbiq._defaults import DEFAULT_FEATURES, TUNED_FEATURES
+    from skdeepbiq._regressor import DEFAULT_FEATURES, TUNED_FEATURES
 
     fit = parser_of("fit")
     base = CNNCropFeaturizer().get_params()

@@ -24,9 +24,8 @@ from skdeepbiq import (
     load_pretrained,
     save_model,
 )
-from skdeepbiq._defaults import default_featurizer
 from skdeepbiq._models.pretrained import model_metadata, pretrained_path
-from skdeepbiq._regressor import default_regressor
+from skdeepbiq._regressor import default_featurizer, default_regressor
 from skdeepbiq.exceptions import WeightsNotFoundError
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=2, crop_size=32)
@@ -71,7 +70,7 @@ def test_loaded_model_has_every_fitted_attribute_of_a_trained_one(
 
 def test_ridge_regressor_and_unstandardized_model_round_trip(tmp_path, images):
     model = DeepBIQRegressor(
-        CNNCropFeaturizer(**SMALL), Ridge(alpha=3.0), standardize=False
+        CNNCropFeaturizer(**SMALL), regressor=Ridge(alpha=3.0), standardize=False
     ).fit(images, np.linspace(1, 5, len(images)))
     loaded = load_model(save_model(model, tmp_path / "ridge.npz"))
     assert loaded.scaler_ is None
@@ -111,7 +110,7 @@ def test_save_model_refuses_unfitted_and_non_linear_models(tmp_path, images):
     with pytest.raises(NotFittedError):
         save_model(DeepBIQRegressor(), tmp_path / "model.npz")
     model = DeepBIQRegressor(
-        CNNCropFeaturizer(**SMALL), KNeighborsRegressor(n_neighbors=2)
+        CNNCropFeaturizer(**SMALL), regressor=KNeighborsRegressor(n_neighbors=2)
     ).fit(images, np.linspace(10, 90, len(images)))
     with pytest.raises(TypeError, match="KNeighborsRegressor"):
         save_model(model, tmp_path / "model.npz")

@@ -21,8 +21,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVR
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, FineTuning
-from skdeepbiq._defaults import TUNED_C
-from skdeepbiq._regressor import DEFAULT_C, fitted_model
+from skdeepbiq._regressor import DEFAULT_C, TUNED_C, default_featurizer
 from skdeepbiq._training import featurizer_to_fit
 from skdeepbiq.exceptions import UnreadableImageWarning
 
@@ -130,7 +129,9 @@ def test_the_default_featurizer_of_a_tuned_model_is_efficientnet_lite2(fine_tune
         params = model.get_params()
         assert {k: params[f"featurizer__{k}"] for k in expected} == expected
         assert (
-            featurizer_to_fit(None, model.fine_tune).get_params()["backbone"]
+            featurizer_to_fit(
+                default_featurizer(model.fine_tune), model.fine_tune
+            ).get_params()["backbone"]
             == (expected["backbone"])
         )
     # a nested parameter fixes the default for the fine_tune in force after it
@@ -148,7 +149,7 @@ def test_a_tuned_model_lists_the_tuned_c_unless_given_a_regressor(fine_tune):
     assert TUNED_C != DEFAULT_C
     # a regressor given is never replaced
     given = DeepBIQRegressor(
-        CNNCropFeaturizer(**SMALL), LinearSVR(C=0.5), fine_tune=fine_tune
+        CNNCropFeaturizer(**SMALL), regressor=LinearSVR(C=0.5), fine_tune=fine_tune
     )
     assert given.get_params()["regressor__C"] == 0.5
 
@@ -171,7 +172,7 @@ def test_set_params_never_mutates_a_shared_default():
 def test_fit_does_not_mutate_given_sub_estimators(images, scores):
     featurizer = CNNCropFeaturizer(**SMALL)
     regressor = LinearSVR()
-    DeepBIQRegressor(featurizer, regressor).fit(images, scores)
+    DeepBIQRegressor(featurizer, regressor=regressor).fit(images, scores)
     assert not hasattr(featurizer, "network_")
     assert not hasattr(regressor, "coef_")
 
@@ -335,8 +336,7 @@ def test_model_assembled_from_fitted_parts_predicts_the_same(
             y_mean=model.y_mean_,
             y_scale=model.y_scale_,
         )
-    assembled = fitted_model(
-        clone(model),
+    assembled = clone(model)._fitted_from_parts(
         featurizer=model.featurizer_,
         regressor=model.regressor_,
         **scaling,

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._engine.backbones import resolve_weights
 from .._featurizer import RUNTIME_PARAMS, CNNCropFeaturizer
 from .._finetuning.recipe import FineTuning, describe_fine_tuning
-from .._regressor import DeepBIQRegressor, fitted_model
+from .._regressor import DeepBIQRegressor
 from ..exceptions import ModelFileError
 from .model_file import read_model_file, write_model_file
 
@@ -193,7 +193,7 @@ def save_model(model, path, *, metadata=None):
 
 
 def _scaling(path: str, config: dict, arrays: dict) -> dict:
-    """The saved feature and target scaling, as :func:`fitted_model` takes it."""
+    """The saved feature and target scaling, as ``_fitted_from_parts`` takes it."""
     missing = [name for name in _SCALER_ARRAYS if name not in arrays]
     if missing:
         raise ModelFileError(f"{path!r} is a damaged model file: no {missing}")
@@ -321,11 +321,9 @@ def load_model(path, **runtime):
             f"{path!r} expects {regressor.n_features_in_} features per "
             f"row but its featurizer gives {expected}"
         )
-    model = fitted_model(
-        model,
+    return model._fitted_from_parts(
         featurizer=fitted_featurizer,
         regressor=regressor,
+        training_fingerprints=arrays.get(_FINGERPRINTS),
         **(_scaling(path, config, arrays) if model.standardize else {}),
     )
-    model.training_fingerprints_ = arrays.get(_FINGERPRINTS)
-    return model

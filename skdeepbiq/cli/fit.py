@@ -120,7 +120,7 @@ def make_featurizer(args: argparse.Namespace):
     tuned model with ``--fine-tune`` (as ``DeepBIQRegressor`` does).
     """
     from .. import CNNCropFeaturizer
-    from .._defaults import default_featurizer
+    from .._regressor import default_featurizer
 
     default = default_featurizer(args.fine_tune is not None).get_params()
     whole = args.crops == "whole"
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fine_tune is not None:
         fine_tune = FineTuning(objective=args.fine_tune)
     model = DeepBIQRegressor(
-        featurizer, regressor, fusion=args.fusion, pooling=args.pooling,
+        featurizer, regressor=regressor, fusion=args.fusion, pooling=args.pooling,
         fine_tune=fine_tune,
     ).fit(data.paths, data.y)  # fmt: skip
     metadata = {

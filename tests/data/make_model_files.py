@@ -36,7 +36,7 @@ def main():
         "prediction": DeepBIQRegressor(featurizer),
         "ridge-concatenation": DeepBIQRegressor(
             featurizer,
-            Ridge(alpha=2.0),
+            regressor=Ridge(alpha=2.0),
             fusion="concatenation",
             standardize=False,
             power=1.0,
