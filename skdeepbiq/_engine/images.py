@@ -340,6 +340,23 @@ def image_sizes(X) -> list[tuple[int, int] | None]:
     return sizes
 
 
+def _in_memory(image, index: int) -> np.ndarray:
+    """An array or PIL image of ``X[index]`` as an RGB array (see :func:`load_image`)."""
+    if isinstance(image, np.ndarray):
+        reason = _array_problem(image)
+        if reason is not None:
+            raise _failure(image, index, reason)
+        return _array_to_rgb(image)
+    if isinstance(image, Image.Image):
+        try:
+            return np.asarray(_to_rgb(ImageOps.exif_transpose(image)))
+        except MemoryError:
+            raise
+        except Exception as error:
+            reason = f"cannot decode ({type(error).__name__}: {error})"
+            raise _failure(image, index, reason) from error
+
+
 def load_image(image, index: int) -> np.ndarray:
     """Read ``X[index]`` as an RGB uint8 array of shape (H, W, 3).
 
@@ -402,34 +419,7 @@ def load_image(image, index: int) -> np.ndarray:
     >>> load_image(np.zeros((2, 3), np.uint8), 0).shape
     (2, 3, 3)
     """
-    if isinstance(image, np.ndarray):
-        reason = _array_problem(image)
-        if reason is not None:
-            raise _failure(image, index, reason)
-        return _array_to_rgb(image)
-    if isinstance(image, Image.Image):
-        try:
-            return np.asarray(_to_rgb(ImageOps.exif_transpose(image)))
-        except MemoryError:
-            raise
-        except Exception as error:
-            reason = f"cannot decode ({type(error).__name__}: {error})"
-            raise _failure(image, index, reason) from error
-    path = os.fspath(image)
-    reason = _path_problem(path)
-    if reason is not None:
-        raise _failure(image, index, reason)
-    try:
-        with Image.open(path) as opened:
-            reason = _pixel_limit_problem(*opened.size)
-            if reason is None:
-                opened.load()
-                return np.asarray(_to_rgb(ImageOps.exif_transpose(opened)))
-    except MemoryError:
-        raise
-    except Exception as error:
-        raise _failure(image, index, _open_problem(path, error)) from error
-    raise _failure(image, index, reason)
+    return read_image(image, index)[0]
 
 
 def read_image(image, index: int, shorter_side: int | None = None):
@@ -442,8 +432,9 @@ def read_image(image, index: int, shorter_side: int | None = None):
     1/8 of its size that stays at least :data:`DRAFT_MARGIN` (4) times the
     target, so that a 24 megapixel photo is never held at full resolution; other formats are
     decoded whole, and only the reduced copy is kept. An image that is not
-    larger than ``shorter_side`` (or any image when it is None) is read
-    exactly as :func:`load_image` reads it.
+    larger than ``shorter_side`` (or any image when it is None) is read at
+    its own size: :func:`load_image` is this function without a viewing
+    scale.
 
     Parameters
     ----------
@@ -471,8 +462,8 @@ def read_image(image, index: int, shorter_side: int | None = None):
     >>> pixels.shape, shape
     ((500, 750, 3), (1000, 1500))
     """
-    if isinstance(image, np.ndarray | Image.Image) or shorter_side is None:
-        pixels = load_image(image, index)
+    if isinstance(image, np.ndarray | Image.Image):
+        pixels = _in_memory(image, index)
         shape = tuple(pixels.shape[:2])
         target = viewed_size(*shape, shorter_side)
         if target != shape:
