@@ -430,8 +430,9 @@ def read_image(image, index: int, shorter_side: int | None = None):
     kept) to :func:`viewed_size`. A JPEG file is first decoded at reduced
     size by its DCT scaling (PIL's ``draft``) to the smallest of 1/2, 1/4 or
     1/8 of its size that stays at least :data:`DRAFT_MARGIN` (4) times the
-    target, so that a 24 megapixel photo is never held at full resolution; other formats are
-    decoded whole, and only the reduced copy is kept. An image that is not
+    target, so that a 24 megapixel photo is never held at full resolution;
+    other formats are decoded whole, and only the reduced copy is kept. An
+    image that is not
     larger than ``shorter_side`` (or any image when it is None) is read at
     its own size: :func:`load_image` is this function without a viewing
     scale.
