@@ -432,10 +432,9 @@ def read_image(image, index: int, shorter_side: int | None = None):
     1/8 of its size that stays at least :data:`DRAFT_MARGIN` (4) times the
     target, so that a 24 megapixel photo is never held at full resolution;
     other formats are decoded whole, and only the reduced copy is kept. An
-    image that is not
-    larger than ``shorter_side`` (or any image when it is None) is read at
-    its own size: :func:`load_image` is this function without a viewing
-    scale.
+    image that is not larger than ``shorter_side`` (or any image when it is
+    None) is read at its own size: :func:`load_image` is this function
+    without a viewing scale.
 
     Parameters
     ----------
