@@ -187,7 +187,8 @@ def main():
     )
     if args.load_models and args.refit:
         print(
-            f"refit: the tuned networks of {args.load_models}, new heads; device "
+            f"refit: the tuned networks saved in "
+            f"{os.path.basename(os.path.normpath(args.load_models))}/, new heads; device "
             f"{device} ({name}); backbone {args.backbone or 'default'}; C "
             f"{args.C or 'default'}; n_crops {args.n_crops or 'default'}; compute "
             f"{args.compute or 'default'}"

@@ -113,7 +113,12 @@ def render_large() -> str:
 
 def render_scale() -> str:
     lines = records("scale_consistency.jsonl")
-    header = ["photos", "viewing scale", "median absolute difference", "rank correlation"]
+    header = [
+        "photos",
+        "viewing scale",
+        "median absolute difference",
+        "rank correlation",
+    ]
     body, notes = [], []
     for scale, label in (
         (BEFORE, "native (before it existed)"),

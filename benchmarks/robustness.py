@@ -13,6 +13,11 @@ each model file given, and prints per model and kind:
   strongest step), in MOS points;
 - ``monotone``: the share of photos whose four scores fall at every step.
 
+The photos are clive-dev's, which the shipped model (and any model fitted
+on all of clive-dev) was trained on: the ladders are a sanity check that
+scores fall with damage, not a measure of how a model generalises to
+photos it never saw; the table printed says so.
+
 Run from the repository root, with the shipped model and any other model
 file (``save_model``; e.g. one fitted with ``skdeepbiq fit``)::
 
@@ -94,7 +99,10 @@ def main() -> None:
 
     paths = load_clive_dev(args.data).paths[: args.photos]
     images, index = ladders(paths)
-    print(f"{len(paths)} clive-dev photos, {len(images)} images; ladders {LADDERS}")
+    print(
+        f"{len(paths)} clive-dev photos, {len(images)} images; ladders {LADDERS} "
+        "(a sanity check: models fitted on clive-dev were trained on these photos)"
+    )
     header = " | ".join(f"{kind} drop, monotone" for kind in LADDERS)
     print(f"model | {header} | s")
     for path in args.models:

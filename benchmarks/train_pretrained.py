@@ -42,6 +42,7 @@ import argparse
 import glob
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -136,6 +137,26 @@ SPLIT_LINE = re.compile(
 )
 
 
+def without_paths(text: str) -> str:
+    """``text`` with each absolute path cut to its last part: a model file keeps
+    no paths of the machine that trained it."""
+    return re.sub(r"(?<![\w.])/(?:[^\s/;,()]+/)*([^\s/;,()]+)", r"\1", text)
+
+
+def git_commit() -> str | None:
+    """The commit of the code that trains, with ``+changes`` when it differs."""
+
+    def git(*arguments):
+        return subprocess.run(
+            ["git", *arguments], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or None
+    if commit and git("status", "--porcelain", "--", "skdeepbiq", "benchmarks"):
+        commit += "+changes"
+    return commit
+
+
 def accuracy_from_logs(paths) -> dict:
     """The 10-split figures that ``benchmarks/finetune.py`` printed to ``paths``.
 
@@ -177,7 +198,8 @@ def accuracy_from_logs(paths) -> dict:
             "median over ShuffleSplit(10, test_size=0.2, random_state=0) of "
             "the training photos: fit on 80%, score the other 20%"
         ),
-        "measured_by": f"benchmarks/finetune.py ({headers.pop()})",
+        "measured_by": f"benchmarks/finetune.py ({without_paths(headers.pop())})",
+        "logs": sorted(Path(path).name for path in paths),
         **medians,
         "per_split": per_split,
     }
@@ -222,8 +244,15 @@ def main(argv=None) -> int:
     scores = model.predict(samples)
     metadata = {
         "name": name,
+        "skdeepbiq_commit": git_commit(),
+        "recipe": (
+            "DeepBIQRegressor(fine_tune=True) with its defaults"
+            if args.fine_tune
+            else "DeepBIQRegressor() with its defaults"
+        ),
         "training_set": {
             "name": "clive-dev",
+            "manifest": "clive-dev/mos.csv",
             "description": (
                 "812 of the 1,162 test photographs of the LIVE In the Wild "
                 "Image Quality Challenge Database (CLIVE); MOS 0-100, higher "

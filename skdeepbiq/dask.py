@@ -52,7 +52,8 @@ def worker_environment() -> dict:
     Dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_=65536``,
     which makes glibc map and unmap every large block: PyTorch's activations
     are then page-faulted in at every forward pass, and MobileNetV2 ran at
-    half speed on a CPU (26 against 55 crops/s per thread). This returns
+    about half speed on a CPU (the user guide's cluster page has the
+    figures). This returns
     ``distributed.nanny.pre-spawn-environ`` without that variable (keeping
     one BLAS/OpenMP thread per worker); use it when the workers start.
 

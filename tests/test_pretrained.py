@@ -229,3 +229,26 @@ def test_sample_scores_fall_with_damage():
         strong = next(v for k, v in scores.items() if f"{damage}-strong" in k)
         assert scores["0-original.jpg"] > light > strong, damage
     assert all(path.stat().st_size <= 60_000 for path in SAMPLES.glob("*.jpg"))
+
+
+def test_pretrained_metadata_keeps_no_paths_of_the_machine_that_trained_it():
+    import re
+
+    from skdeepbiq._models.pretrained import model_metadata
+
+    def strings(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, str):
+            yield value
+
+    metadata = model_metadata("clive-efficientnet_lite2")
+    metadata.pop("config")
+    absolute = re.compile(r"(?<![\w.:/])/[\w.-]+/")  # /work/..., /home/..., /tmp/...
+    assert [text for text in strings(metadata) if absolute.search(text)] == []
+    assert metadata["training_set"]["manifest"] == "clive-dev/mos.csv"
+    assert metadata["skdeepbiq_commit"] and metadata["recipe"]

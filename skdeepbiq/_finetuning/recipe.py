@@ -66,11 +66,8 @@ class FineTuning(BaseEstimator):
         ``"regression"``: the head is
         a new 1-output layer fitted to the standardised score with the
         smooth-L1 loss. Regression is the default because it measured better
-        on clive-dev (``benchmarks/finetune.py``, first 80/20 split, 4
-        epochs: SROCC 0.788 against 0.774 for classes, before the classes
-        loss became a weighted mean; with it, 6 epochs: 0.767 against 0.744
-        without fine-tuning; over 3 splits with 6 epochs, regression's
-        median SROCC 0.793 against 0.759 without fine-tuning).
+        on clive-dev (``benchmarks/finetune.py``; the user guide's accuracy
+        page compares the recipes).
     class_edges : array-like of 4 floats, default=None
         Inner edges of the five classes; a score equal to an edge belongs to
         the lower class, as the paper's ``(20, 40]``. None derives them from
