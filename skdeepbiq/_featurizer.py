@@ -300,9 +300,7 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
         if recipe is not None and len(y := np.asarray(y, float)) != len(images):
             raise ValueError(f"y has {len(y)} scores but X has {len(images)} images")
         self.training_scale_ = training_scale(images)
-        # fine-tuning trains on windows of the trunk's maps whatever computes
-        # the features afterwards
-        self._fit_backbone(trunk=self._compute_mode() == "trunk" or recipe is not None)
+        self._fit_backbone()
         if recipe is not None:
             self._fine_tune(images, y, recipe, runtime)
         return self
@@ -328,9 +326,8 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             The fitted featurizer.
         """
         self._validate_params()
-        recipe = check_fine_tuning(self.fine_tune)
         self.training_scale_ = training_scale
-        self._fit_backbone(trunk=self._compute_mode() == "trunk" or recipe is not None)
+        self._fit_backbone()
         if tuned_weights:
             self.load_tuned_weights(tuned_weights)
         return self
@@ -528,13 +525,15 @@ class CNNCropFeaturizer(TransformerMixin, BaseEstimator):
             return getattr(self, "training_scale_", None)
         return int(self.viewing_scale)
 
-    def _fit_backbone(self, trunk: bool) -> None:
+    def _fit_backbone(self) -> None:
         """Draw the seed and build ``network_`` from the parameters."""
         fine_tuning = check_fine_tuning(self.fine_tune) is not None
         check_whole_image(
             self.crops, compute=self._compute_mode(), fine_tune=fine_tuning
         )
-        if trunk:
+        # fine-tuning trains on windows of the trunk's maps whatever computes
+        # the features afterwards
+        if fine_tuning or self._compute_mode() == "trunk":
             check_trunk(self.backbone, self.crop_size)
         self.layers_ = resolve_layers(self.backbone, self.layer)
         self.seed_ = draw_seed(self.random_state)

@@ -148,9 +148,9 @@ def quality_maps(model, X, *, stride=None):
     stride : int, default=None
         Largest distance between neighbouring crops, in pixels of the
         working image (the image at its viewing scale, enlarged when smaller
-        than the crop: see :class:`CNNCropFeaturizer`). None means half the crop size. A
-        500x500 photo takes 16 crops of 224 px at stride 112; the number of
-        crops grows as ``(image side / stride) ** 2``.
+        than the crop: see :class:`CNNCropFeaturizer`). None means half the
+        crop size. A 500x500 photo takes 16 crops of 224 px at stride 112;
+        the number of crops grows as ``(image side / stride) ** 2``.
 
     Returns
     -------

@@ -35,11 +35,14 @@ def image_rng(base_seed: int, pixels: np.ndarray) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(base_seed), content]))
 
 
-def _shorter_side_to(height: int, width: int, target: int) -> tuple[int, int]:
-    """Aspect ratio kept, shorter side ``target``: torchvision's rounding."""
+def _shorter_side_to(
+    height: int, width: int, target: int, rounding=int
+) -> tuple[int, int]:
+    """Aspect ratio kept, shorter side ``target``; ``int`` is torchvision's
+    rounding of the longer side."""
     if height <= width:
-        return target, max(target, int(target * width / height))
-    return max(target, int(target * height / width)), target
+        return target, max(target, rounding(target * width / height))
+    return max(target, rounding(target * height / width)), target
 
 
 def viewed_size(height: int, width: int, shorter_side: int | None) -> tuple[int, int]:
@@ -58,9 +61,7 @@ def viewed_size(height: int, width: int, shorter_side: int | None) -> tuple[int,
     """
     if shorter_side is None or min(height, width) <= shorter_side:
         return height, width
-    if height <= width:
-        return shorter_side, max(shorter_side, round(width * shorter_side / height))
-    return max(shorter_side, round(height * shorter_side / width)), shorter_side
+    return _shorter_side_to(height, width, shorter_side, rounding=round)
 
 
 def whole_size(height: int, width: int, max_side: int | None) -> tuple[int, int]:

@@ -16,6 +16,7 @@ import os
 import stat
 import warnings
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
@@ -236,15 +237,24 @@ def check_readable(X, indices: Iterable[int] | None = None) -> list[ImageFailure
     return failures
 
 
+@contextmanager
+def _header(path: str):
+    """``path`` opened by PIL, which reads its header only until pixels are
+    asked for; without PIL's decompression-bomb warning (the callers check
+    the pixel limit themselves, or read only the size)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path) as opened:
+            yield opened
+
+
 def _header_problem(path: str) -> str | None:
     reason = _path_problem(path)
     if reason is not None:
         return reason
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
-                return _pixel_limit_problem(*opened.size)
+        with _header(path) as opened:
+            return _pixel_limit_problem(*opened.size)
     except MemoryError:
         raise
     except Exception as error:
@@ -329,10 +339,8 @@ def image_sizes(X) -> list[tuple[int, int] | None]:
             sizes.append(_oriented_size(image))
             continue
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(os.fspath(image)) as opened:
-                    sizes.append(_oriented_size(opened))
+            with _header(os.fspath(image)) as opened:
+                sizes.append(_oriented_size(opened))
         except MemoryError:
             raise
         except Exception:

@@ -337,20 +337,15 @@ def extract_rows(
     if not dense:
         features[[failure.index for failure in failures]] = np.nan
     enlarged.sort(key=lambda image: image.index)
-    if not return_boxes:
-        return Bunch(
-            features=features,
-            boxes=None,
-            shapes=None,
-            failures=failures,
-            enlarged=enlarged,
-        )
-    cached = sorted(found)
-    located = crop_boxes_of([images[index] for index in cached], engine.spec, [])
-    for index, place in zip(cached, located, strict=True):
-        boxes[index], shapes[index] = (None, None) if place is None else place
-    if not dense:  # unreadable images, cached or not, get NaN boxes
-        boxes = nan_where_missing(boxes, engine.spec.n_crops)
+    if return_boxes:
+        cached = sorted(found)
+        located = crop_boxes_of([images[index] for index in cached], engine.spec, [])
+        for index, place in zip(cached, located, strict=True):
+            boxes[index], shapes[index] = (None, None) if place is None else place
+        if not dense:  # unreadable images, cached or not, get NaN boxes
+            boxes = nan_where_missing(boxes, engine.spec.n_crops)
+    else:
+        boxes = shapes = None
     return Bunch(
         features=features,
         boxes=boxes,
