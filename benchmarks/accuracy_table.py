@@ -28,13 +28,12 @@ import json
 import time
 
 import numpy as np
-from _common import load_clive_dev
+from protocol import load_clive_dev
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import ShuffleSplit, cross_validate
 from sklearn.svm import SVR
 
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
-from skdeepbiq._regressor import default_regressor
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_regressor
 from skdeepbiq.metrics import SCORERS
 
 STAGES = dict(layer="stages", spatial_pooling="mean_std")
@@ -79,7 +78,7 @@ FEATURES = {
 
 
 def _svr(C):
-    return default_regressor().set_params(C=C)
+    return default_regressor(C=C)
 
 
 #: Regressor configurations: name -> DeepBIQRegressor parameters.

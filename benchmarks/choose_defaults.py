@@ -16,7 +16,7 @@ import argparse
 import json
 
 import numpy as np
-from _common import load_clive_dev
+from protocol import load_clive_dev
 from sklearn.model_selection import ShuffleSplit, cross_validate
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor

@@ -38,9 +38,9 @@ import json
 import time
 
 import numpy as np
-from _common import load_clive_dev
 from accuracy_table import FEATURES, REGRESSORS, crop_features, view
 from finetune import METRICS
+from protocol import load_clive_dev
 from sklearn.ensemble import VotingRegressor
 from sklearn.model_selection import ShuffleSplit
 

@@ -1,11 +1,14 @@
 """Fine-tuned DeepBIQ (Exp III) against the same model without fine-tuning.
 
-On clive-dev's random 80/20 splits (``ShuffleSplit(10, test_size=0.2,
-random_state=0)``, the first ``--splits`` of them), fits the package's
+On clive-dev's random 80/20 splits (``protocol.py``: the choice splits,
+``--random-state 0``, or the fresh ones, ``1``; the first ``--splits`` of
+them), fits the package's
 default ``DeepBIQRegressor()`` and ``DeepBIQRegressor(fine_tune=recipe)`` on
 the same training images, and prints each split's SROCC, PLCC, KROCC and RMSE, their
 medians and the time of each fine-tuned fit. The network is tuned on the
-training images of each split only.
+training images of each split only. ``--results FILE`` appends each split's
+figures to ``benchmarks/results/FILE`` as it is done, one JSON line per
+split (``--label`` names the configuration there).
 
 ``--full-fit`` instead times one fine-tuned fit on all images (the speed
 target: 30 minutes on a 2-core CPU, 3 minutes on one H100). ``--leaky``
@@ -47,13 +50,18 @@ import time
 
 import numpy as np
 import torch
-from _common import load_clive_dev
+from protocol import clive_dev_splits, load_clive_dev, record
 from sklearn.base import clone
-from sklearn.model_selection import ShuffleSplit, cross_validate
 
-from skdeepbiq import DeepBIQRegressor, FineTuning, load_model, save_model
-from skdeepbiq._regressor import default_featurizer, default_regressor
-from skdeepbiq.metrics import SCORERS, krocc, plcc, rmse, srocc
+from skdeepbiq import (
+    DeepBIQRegressor,
+    FineTuning,
+    default_featurizer,
+    default_regressor,
+    load_model,
+    save_model,
+)
+from skdeepbiq.metrics import krocc, plcc, rmse, srocc
 
 
 def recipe_from(args) -> FineTuning:
@@ -108,6 +116,20 @@ def main():
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument(
         "--first-split", type=int, default=0, help="skip the splits before this one"
+    )
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
+    )
+    parser.add_argument(
+        "--results",
+        metavar="FILE",
+        help="append one JSON line per split to benchmarks/results/FILE",
+    )
+    parser.add_argument(
+        "--label", default=None, help="the configuration's name in --results"
     )
     parser.add_argument("--device", default="auto")
     add_recipe_flags(parser)
@@ -214,10 +236,22 @@ def main():
             params["featurizer__compute"] = args.compute
         return params
 
-    def fine_tuned():
-        return DeepBIQRegressor(fine_tune=recipe).set_params(
-            **model_params(), featurizer__verbose=args.verbose
+    def default_model(fine_tune=None, **featurizer_params):
+        """The default model of ``fine_tune``, with this run's flags."""
+        params = model_params()
+        given = {key.split("__", 1)[1]: value for key, value in params.items()}
+        featurizer = default_featurizer(
+            fine_tune=fine_tune,
+            **{k: v for k, v in given.items() if k != "C"},
+            **featurizer_params,
         )
+        regressor = default_regressor(fine_tune=fine_tune)
+        if args.C:
+            regressor.set_params(C=args.C)
+        return DeepBIQRegressor(featurizer, regressor=regressor, fine_tune=fine_tune)
+
+    def fine_tuned():
+        return default_model(recipe, verbose=args.verbose)
 
     if args.full_fit:
         start = time.perf_counter()
@@ -229,14 +263,14 @@ def main():
         return
 
     if args.leaky:
-        return leaky(fine_tuned().featurizer, recipe, paths, mos, args.splits)
+        return leaky(fine_tuned().featurizer, recipe, paths, mos, args)
 
     if args.save_models:
         # made before the first fit, not found missing after it
         os.makedirs(args.save_models, exist_ok=True)
     rows = []
-    splits = ShuffleSplit(10, test_size=0.2, random_state=0).split(paths)
-    for number, (train, test) in enumerate(list(splits)[: args.splits]):
+    splits = clive_dev_splits(len(paths), random_state=args.random_state)
+    for number, (train, test) in enumerate(splits[: args.splits]):
         if number < args.first_split:
             continue
         if args.load_models:
@@ -254,11 +288,13 @@ def main():
         else:
             baseline = None
             if not args.no_baseline:
-                baseline = DeepBIQRegressor().set_params(**model_params())
+                baseline = default_model()
             model = fine_tuned()
             row = evaluate_split(baseline, model, paths, mos, train, test)
         rows.append({"split": number, **row})
         print(f"split {number}: {describe(row)}", flush=True)
+        if args.results:
+            record_split(args, recipe, model_params(), number, row, device)
         if args.save_models and not args.load_models:
             save_model(model, f"{args.save_models}/split{number}.npz")
     keys = [key for key in rows[0] if key.endswith(tuple(f"_{m}" for m in METRICS))]
@@ -274,7 +310,39 @@ def main():
     print(json.dumps(source | {"medians": medians, "splits": rows}))
 
 
-def leaky(featurizer, recipe, paths, mos, n_splits):
+def record_split(args, recipe, params, number, row, device) -> None:
+    """Append split ``number``'s figures to ``--results``, one line per split.
+
+    A tuned fit takes about a quarter of an hour on a 2-core CPU, so each
+    split is kept as soon as it is done; the renderer gathers the lines of
+    one configuration and seed by split.
+    """
+    tuned = {key[len("fine_tuned_"):]: value for key, value in row.items()
+             if key.startswith("fine_tuned_")}  # fmt: skip
+    untuned = {key[len("baseline_"):]: value for key, value in row.items()
+               if key.startswith("baseline_")}  # fmt: skip
+    kept = {key: row[key] for key in ("fit_seconds", "history") if key in row}
+    configuration = {
+        "label": args.label,
+        "recipe": None if args.load_models else recipe.get_params(),
+        "models": os.path.basename(os.path.normpath(args.load_models))
+        if args.load_models
+        else None,
+        "refit": bool(args.refit),
+        "params": {k: v for k, v in params.items() if k != "featurizer__memory"},
+    }
+    record(
+        args.results,
+        benchmark="finetune",
+        configuration=configuration,
+        random_state=args.random_state,
+        per_split=[{"split": number, **tuned, **kept}],
+        device=device,
+        baseline=[{"split": number, **untuned}] if untuned else None,
+    )
+
+
+def leaky(featurizer, recipe, paths, mos, args):
     """Tune once on every image, then score the SVR alone on each split.
 
     This is how the paper's single fine-tuning of 5,000 iterations reads:
@@ -282,29 +350,50 @@ def leaky(featurizer, recipe, paths, mos, n_splits):
     trained. It shows how much such a protocol overstates accuracy; the
     other modes of this script are the honest one.
     """
-    featurizer = (featurizer or default_featurizer()).set_params(fine_tune=recipe)
+    featurizer = clone(featurizer).set_params(fine_tune=recipe)
     start = time.perf_counter()
     featurizer.fit(paths, mos)
     tuned_seconds = time.perf_counter() - start
     print(f"tuned once on all {len(paths)} images: {tuned_seconds:.0f} s")
     features = featurizer.transform(paths).reshape(len(paths), featurizer.n_crops_, -1)
-    result = cross_validate(
-        DeepBIQRegressor("precomputed"), features, mos,
-        cv=ShuffleSplit(n_splits, test_size=0.2, random_state=0),
-        scoring={"srocc": SCORERS["srocc"], "plcc": SCORERS["plcc"]},
-    )  # fmt: skip
+    splits = clive_dev_splits(len(paths), random_state=args.random_state)
+    rows = []
+    for number, (train, test) in enumerate(splits[: args.splits]):
+        head = DeepBIQRegressor(
+            "precomputed", regressor=default_regressor(fine_tune=recipe)
+        )
+        predictions = head.fit(features[train], mos[train]).predict(features[test])
+        rows.append({"split": number, **figures("leaky", mos[test], predictions)})
     medians = {
-        f"leaky_{name}": float(np.median(result[f"test_{name}"]))
-        for name in ("srocc", "plcc")
+        key: float(np.median([row[key] for row in rows]))
+        for key in rows[0]
+        if key != "split"
     }
-    print(
-        f"LEAKY, median over {n_splits} splits: SROCC {medians['leaky_srocc']:.4f} "
-        f"PLCC {medians['leaky_plcc']:.4f}"
-    )
+    print(f"LEAKY, median over {len(rows)} splits: {describe(medians)}")
     print(json.dumps({"recipe": recipe.get_params(), "medians": medians,
-                      "srocc": np.round(result["test_srocc"], 4).tolist(),
-                      "plcc": np.round(result["test_plcc"], 4).tolist(),
-                      "tuned_seconds": round(tuned_seconds, 1)}))  # fmt: skip
+                      "splits": rows, "tuned_seconds": round(tuned_seconds, 1)}))  # fmt: skip
+    if args.results:
+        record(
+            args.results,
+            benchmark="finetune",
+            configuration={
+                "label": args.label or "leaky",
+                "recipe": recipe.get_params(),
+                "leaky": True,
+            },
+            random_state=args.random_state,
+            per_split=[
+                {"split": row["split"]}
+                | {
+                    key[len("leaky_") :]: value
+                    for key, value in row.items()
+                    if key.startswith("leaky_")
+                }
+                for row in rows
+            ],  # fmt: skip
+            device=args.device,
+            tuned_seconds=round(tuned_seconds, 1),
+        )
 
 
 METRICS = {"srocc": srocc, "plcc": plcc, "krocc": krocc, "rmse": rmse}
@@ -364,7 +453,7 @@ def refitted(saved, model, paths, mos, train, test, also_c=()) -> dict:
     featurizer.set_params(fine_tune=tuned.fine_tune)
     start = time.perf_counter()
     features = featurizer.transform(paths).reshape(len(paths), featurizer.n_crops_, -1)
-    regressor = params["regressor"] or default_regressor(model.fine_tune)
+    regressor = params["regressor"]
 
     def predicted(regressor):
         head = DeepBIQRegressor("precomputed", regressor=regressor, fusion=model.fusion)
@@ -403,7 +492,7 @@ def figures(name, y_true, y_pred) -> dict:
 def describe(row: dict) -> str:
     """One line of a row's (or the medians') figures."""
     parts = []
-    for name in ("baseline", "fine_tuned"):
+    for name in ("baseline", "fine_tuned", "leaky"):
         if f"{name}_srocc" in row:
             values = " ".join(
                 f"{key.upper()} {row[f'{name}_{key}']:.4f}"

@@ -45,8 +45,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import append_jsonl, load_clive_dev, provenance
 from PIL import Image
+from protocol import append_jsonl, load_clive_dev, provenance
 
 RESULTS = Path(__file__).resolve().parent / "results" / "large_photos.jsonl"
 PHOTO_CACHE = Path(tempfile.gettempdir()) / "skdeepbiq-large-photos"

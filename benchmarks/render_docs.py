@@ -1,23 +1,33 @@
-"""Render the documentation's measured tables from ``benchmarks/results/``.
+"""Render every measured figure of the README and the user guide from ``benchmarks/results/``.
 
-Every figure of the user guide's "Your photos" page comes from a JSON line
-that a benchmark wrote; this script turns those lines into reST tables,
-``docs/user_guide/*.txt`` fragments that the pages ``.. include::``, so that
-no figure is typed by hand. ``--check`` renders them in memory and exits 1,
-naming each fragment, when a committed one differs (a test runs it).
+Each figure comes from a JSON line that a benchmark wrote; this script
+turns those lines into tables: ``docs/user_guide/*.txt`` fragments that the
+pages ``.. include::``, and the README's regions between ``<!-- rendered:
+NAME -->`` and ``<!-- end: NAME -->``, so that no figure is typed by hand.
+``--check`` renders them in memory and exits 1, naming each fragment or
+region, when a committed one differs (a test runs it).
 
-========================  =================================================
-fragment                  rendered from
-========================  =================================================
-your_photos_large.txt     ``large_photos.jsonl``: the latest run of each
-                          command (``score``, ``score --maps``) at the
-                          learned viewing scale
-your_photos_scale.txt     ``scale_consistency.jsonl``: the latest run at 2x
-                          and 4x before the viewing scale existed and with
-                          it, and the latest run of photos made smaller
-your_photos_busy.txt      ``busy_cpu.jsonl``: the latest run of each
-                          condition
-========================  =================================================
+=========================  ================================================
+fragment                   rendered from
+=========================  ================================================
+README: accuracy,          ``clive_accuracy.jsonl``, ``fresh_splits.jsonl``,
+accuracy_summary.txt       ``finetune.jsonl`` (the models, on the fresh and
+                           the choice splits) and ``literature.jsonl``
+                           (published figures, each with its source)
+README: speed              ``busy_cpu.jsonl``, ``large_photos.jsonl``
+accuracy_features.txt      ``accuracy_table.jsonl``: MobileNetV2's views
+accuracy_backbones.txt     ``accuracy_table.jsonl``: EfficientNet-Lite rows
+accuracy_finetuning.txt    ``finetune.jsonl``: every tuned configuration
+accuracy_ensembles.txt     ``ensemble.jsonl``: the most accurate means
+your_photos_large.txt      ``large_photos.jsonl``: the latest run of each
+                           command (``score``, ``score --maps``) at the
+                           learned viewing scale
+your_photos_scale.txt      ``scale_consistency.jsonl``: the latest run at 2x
+                           and 4x before the viewing scale existed and with
+                           it, and the latest run of photos made smaller
+your_photos_busy.txt       ``busy_cpu.jsonl``: the latest run of each
+                           condition
+=========================  ================================================
 
 Run from the repository root::
 
@@ -27,6 +37,8 @@ Run from the repository root::
 
 import argparse
 import json
+import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -192,15 +204,336 @@ def render_busy() -> str:
     )
 
 
+# Accuracy ------------------------------------------------------------------
+
+METRICS = ("srocc", "plcc", "krocc", "rmse")
+FRESH, CHOICE = 1, 0
+
+#: The summary's rows: (name in the table, results file, what to match in a
+#: line's configuration). The shipped recipe's choice-split figures come
+#: from the study's logs (``import_logs.py``).
+SUMMARY = [
+    (
+        "``load_pretrained()``: ``DeepBIQRegressor(fine_tune=True)``",
+        {
+            FRESH: ("fresh_splits.jsonl", {"label": "DeepBIQRegressor(fine_tune=True)"}),
+            CHOICE: (
+                "finetune.jsonl",
+                {"label": "EfficientNet-Lite2 deep, 25 trunk windows, C=1e-5 "
+                 "(fine_tune=True)"},
+            ),
+        },
+    ),
+    ("``DeepBIQRegressor()``", {seed: ("clive_accuracy.jsonl", {"model": "default"})
+                                for seed in (FRESH, CHOICE)}),
+    ("``DeepBIQRegressor()``, ``C`` by nested cross-validation",
+     {seed: ("clive_accuracy.jsonl", {"model": "nested-C"}) for seed in (FRESH, CHOICE)}),
+    ("the paper's method, MobileNetV2 for CaffeNet",
+     {seed: ("clive_accuracy.jsonl", {"model": "paper"}) for seed in (FRESH, CHOICE)}),
+]  # fmt: skip
+
+
+def merged(name: str, random_state: int, **wanted) -> list[dict]:
+    """Per-split figures of one configuration and seed, gathered over lines.
+
+    A benchmark may write a configuration's splits over several lines (a
+    tuned fit takes a quarter of an hour); a later line's split replaces an
+    earlier one's. Empty when no line matches.
+    """
+    path = RESULTS / name
+    if not path.exists():
+        return []
+    splits = {}
+    for line in records(name):
+        config = line.get("configuration", {})
+        if line.get("random_state") != random_state:
+            continue
+        if all(config.get(key) == value for key, value in wanted.items()):
+            for row in line["per_split"]:
+                splits[row["split"]] = row
+    return [splits[number] for number in sorted(splits)]
+
+
+def median_of(rows: list[dict], key: str) -> float | None:
+    """The median of ``key`` over the rows that have it (None if none)."""
+    values = [row[key] for row in rows if row.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def pair(rows: list[dict]) -> str:
+    """``SROCC / PLCC`` medians, with the number of splits when not ten."""
+    if not rows:
+        return "not measured yet"
+    text = f"{median_of(rows, 'srocc'):.3f} / {median_of(rows, 'plcc'):.3f}"
+    return text if len(rows) == 10 else f"{text} ({len(rows)} of 10 splits)"
+
+
+def summary_rows() -> list[list[str]]:
+    body = []
+    for label, sources in SUMMARY:
+        cells = [label]
+        for seed in (FRESH, CHOICE):
+            name, wanted = sources[seed]
+            cells.append(pair(merged(name, seed, **wanted)))
+        body.append(cells)
+    return body
+
+
+SUMMARY_HEADER = ["model", "fresh splits: SROCC / PLCC", "choice splits: SROCC / PLCC"]
+PEERS_HEADER = ["published method", "SROCC", "PLCC", "protocol"]
+
+
+def peer_rows() -> list[list[str]]:
+    return [
+        [
+            line["method"],
+            f"{line['srocc']:.3f}",
+            f"{line['plcc']:.3f}",
+            line["protocol"],
+        ]
+        for line in records("literature.jsonl")
+    ]
+
+
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table, with reST's double backquotes made single."""
+
+    def cells(values):
+        return "| " + " | ".join(value.replace("``", "`") for value in values) + " |"
+
+    return "\n".join(
+        [cells(header), "|" + "---|" * len(header), *(cells(row) for row in rows)]
+    )
+
+
+PROTOCOL = (
+    "clive-dev's 812 photos, ten random 80/20 splits, medians; the *fresh* "
+    "splits (``ShuffleSplit(10, test_size=0.2, random_state=1)``) played no part "
+    "in any choice, the *choice* splits (``random_state=0``) chose every default"
+)
+
+
+def render_readme_accuracy() -> str:
+    return (
+        f"On {PROTOCOL.replace('``', '`')} (`python benchmarks/clive_accuracy.py`, "
+        "`python benchmarks/finetune.py`):\n\n"
+        + markdown(SUMMARY_HEADER, summary_rows()).replace("``", "`")
+        + "\n\nPublished figures on the full CLIVE database (1,162 photos), for "
+        "scale; their protocols differ from clive-dev's:\n\n"
+        + markdown(PEERS_HEADER, peer_rows())
+        + "\n"
+    )
+
+
+def render_summary() -> str:
+    return (
+        f"On {PROTOCOL}; from ``benchmarks/results/clive_accuracy.jsonl``, "
+        "``fresh_splits.jsonl`` and ``finetune.jsonl``:\n\n"
+        + table(SUMMARY_HEADER, summary_rows())
+        + "\n\nPublished figures on the full CLIVE database (1,162 photos), "
+        "for scale; their protocols differ from clive-dev's (from "
+        "``benchmarks/results/literature.jsonl``, which names each source):\n\n"
+        + table(PEERS_HEADER, peer_rows())
+        + "\n"
+    )
+
+
+def accuracy_table_rows(lite: bool) -> list[list[str]]:
+    """The ``accuracy_table.py`` rows of MobileNetV2 (or the EfficientNet-Lites)."""
+    rows = {}
+    for line in records("accuracy_table.jsonl"):
+        if "view" in line:
+            rows[(line["view"], line["regressor"])] = line  # a later run wins
+    body = []
+    for (view, regressor), line in rows.items():
+        if view.startswith("lite") != lite:
+            continue
+        speed = line.get("images_per_s")
+        body.append(
+            [view, regressor]
+            + [f"{line[key]:.3f}" for key in ("srocc", "plcc", "krocc")]
+            + [
+                f"{line['rmse']:.2f}",
+                "" if speed != speed or speed is None else f"{speed:.2f}",
+            ]
+        )
+    return body
+
+
+FEATURES_HEADER = [
+    "features",
+    "regressor",
+    "SROCC",
+    "PLCC",
+    "KROCC",
+    "RMSE",
+    "photos/s",
+]
+LEGACY = (
+    "(``benchmarks/results/accuracy_table.jsonl``, written by "
+    "``accuracy_table.py`` before ``protocol.py``: no commit recorded; "
+    "choice splits; photos/s of the featurizer on the 2-core CPU, blank where "
+    "not timed)"
+)
+
+
+def render_features() -> str:
+    return (
+        f"MobileNetV2, untuned {LEGACY}:\n\n"
+        + table(FEATURES_HEADER, accuracy_table_rows(lite=False))
+        + "\n"
+    )
+
+
+def render_backbones() -> str:
+    return (
+        f"EfficientNet-Lite0, -Lite1 and -Lite2, untuned {LEGACY}:\n\n"
+        + table(FEATURES_HEADER, accuracy_table_rows(lite=True))
+        + "\n"
+    )
+
+
+def render_finetuning() -> str:
+    header = ["configuration", "splits", "SROCC", "PLCC", "KROCC", "RMSE", "fit (s)",
+              "device"]  # fmt: skip
+    body = []
+    for line in records("finetune.jsonl"):
+        rows = line["per_split"]
+        cells = [line["configuration"]["label"], str(len(rows))]
+        for key in METRICS:
+            value = median_of(rows, key)
+            digits = 2 if key == "rmse" else 3
+            cells.append("" if value is None else f"{value:.{digits}f}")
+        fit = median_of(rows, "fit_seconds")
+        cells.append("" if fit is None else f"{fit:.0f}")
+        cells.append(line["machine"]["device"])
+        body.append(cells)
+    return (
+        "Each split's network tuned on its training photos only, choice splits, "
+        "medians over the splits measured (``benchmarks/results/finetune.jsonl``, "
+        "read from the study's logs by ``import_logs.py``; each line names its "
+        "logs); fit: the median time of one tuned fit on about 650 photos:\n\n"
+        + table(header, body)
+        + "\n"
+    )
+
+
+def render_ensembles() -> str:
+    models = {}
+    for line in records("ensemble.jsonl"):
+        models[line["model"]] = line
+    best = sorted(models.values(), key=lambda line: -line["srocc"])[:12]
+    body = [
+        [line["model"].replace(" + ", " + "), str(len(line["splits"]))]
+        + [f"{line[key]:.3f}" for key in ("srocc", "plcc", "krocc")]
+        + [f"{line['rmse']:.2f}"]
+        for line in best
+    ]
+    return (
+        "The twelve most accurate of the "
+        f"{len(models)} models and means measured by ``benchmarks/ensemble.py`` "
+        "(``benchmarks/results/ensemble.jsonl``, no commit recorded; choice splits; "
+        "``tuned:`` members are the tuned split models of the fine-tuning "
+        "study):\n\n"
+        + table(
+            ["model or mean of models", "splits", "SROCC", "PLCC", "KROCC", "RMSE"],
+            body,
+        )
+        + "\n"
+    )
+
+
+def render_readme_speed() -> str:
+    busy = latest(records("busy_cpu.jsonl"), "busy_cpu.py", condition="default")
+    large = latest(
+        records("large_photos.jsonl"), "large_photos.py", command="score",
+        viewing_scale="learned",
+    )  # fmt: skip
+    rows = {row["megapixels"]: row for row in large["rows"]}
+    small, big = rows[0.25], rows[24]
+    return (
+        f"Speed, {busy['machine']['cpu_count']}-core CPU: `{busy['command']}` "
+        f"({busy['n_images']} photos, start-up included) {busy['median_wall_s']:.1f} s; "
+        f"one 24-megapixel JPEG {big['seconds']:.1f} s and {big['peak_rss_gb']:.2f} GB "
+        f"({small['seconds']:.1f} s for a 500x500 photo); "
+        'the "Your photos" page has the tables.\n'
+    )
+
+
 FRAGMENTS = {
+    "accuracy_summary.txt": render_summary,
+    "accuracy_features.txt": render_features,
+    "accuracy_backbones.txt": render_backbones,
+    "accuracy_finetuning.txt": render_finetuning,
+    "accuracy_ensembles.txt": render_ensembles,
     "your_photos_large.txt": render_large,
     "your_photos_scale.txt": render_scale,
     "your_photos_busy.txt": render_busy,
+}
+
+
+SHIPPED = ROOT / "skdeepbiq" / "data" / "clive-efficientnet_lite2.npz"
+
+
+def shipped_metadata() -> dict:
+    """The shipped model file's metadata (a JSON string among its arrays)."""
+    import numpy as np
+
+    with np.load(SHIPPED, allow_pickle=False) as model:
+        return json.loads(str(model["metadata"]))
+
+
+def render_readme_samples() -> str:
+    """What ``skdeepbiq score examples/images`` prints: the shipped model's file."""
+    scores = shipped_metadata()["sample_scores"]
+    rows = [f"examples/images/{name},{score:.2f}" for name, score in scores.items()]
+    return "```\npath,score\n" + "\n".join(rows) + "\n```\n"
+
+
+def render_model_card() -> str:
+    """The shipped model's accuracy, fit time and size, for its README."""
+    rows = [row for row in summary_rows() if "nested" not in row[0]]
+    fit = shipped_metadata()["fit_seconds"]
+    return (
+        markdown(SUMMARY_HEADER, rows)
+        + f"\n\nFitting it (fine-tuning included, nothing cached) on the 812 "
+        f"photos took {fit:,.0f} s on a 2-core CPU (`fit_seconds` in its metadata); "
+        f"the file is {SHIPPED.stat().st_size / 1e6:.1f} MB.\n"
+    )
+
+
+#: The regions of Markdown files rendered in place, by file.
+REGIONS = {
+    ROOT / "README.md": {
+        "samples": render_readme_samples,
+        "accuracy": render_readme_accuracy,
+        "speed": render_readme_speed,
+    },
+    ROOT / "skdeepbiq" / "data" / "README.md": {"model_card": render_model_card},
 }
 HEADER = (
     ".. Rendered by benchmarks/render_docs.py from benchmarks/results/: "
     "do not edit.\n\n"
 )
+
+
+def with_regions(readme: str, regions: dict) -> str:
+    """``readme`` with each rendered region replaced by what the results give."""
+    for name, render in regions.items():
+        pattern = re.compile(
+            rf"(<!-- rendered: {name} -->\n).*?(<!-- end: {name} -->)", re.DOTALL
+        )
+        if pattern.search(readme) is None:
+            raise SystemExit(f"no region <!-- rendered: {name} --> to render into")
+        match = pattern.search(readme)
+        readme = (
+            readme[: match.start()]
+            + match[1]
+            + render()
+            + match[2]
+            + readme[match.end() :]
+        )
+    return readme
 
 
 def main() -> int:
@@ -211,22 +544,32 @@ def main() -> int:
     parser.add_argument(
         "--pages", default=str(PAGES), help="folder of the fragments (the user guide)"
     )
+    parser.add_argument(
+        "--markdown",
+        default=None,
+        help="a folder holding copies of the Markdown files to render into "
+        "(README.md, README-data.md), in place of the committed ones",
+    )
     args = parser.parse_args()
     pages = Path(args.pages)
+    outputs = {pages / name: HEADER + render() for name, render in FRAGMENTS.items()}
+    for path, regions in REGIONS.items():
+        if args.markdown:
+            name = "README.md" if path.parent == ROOT else "README-data.md"
+            path = Path(args.markdown) / name
+        outputs[path] = with_regions(path.read_text(encoding="utf-8"), regions)
     stale = []
-    for name, render in FRAGMENTS.items():
-        text = HEADER + render()
-        path = pages / name
+    for path, text in outputs.items():
         if args.check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
-                stale.append(name)
-        else:
+                stale.append(str(path))
+        elif not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path}", file=sys.stderr)
     if stale:
         print(
-            "these fragments differ from what benchmarks/results/ renders: "
-            + ", ".join(str(pages / name) for name in stale)
+            "these differ from what benchmarks/results/ renders: "
+            + ", ".join(stale)
             + "; run python benchmarks/render_docs.py",
             file=sys.stderr,
         )

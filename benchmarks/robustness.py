@@ -30,8 +30,8 @@ import io
 import time
 
 import numpy as np
-from _common import load_clive_dev
 from PIL import Image, ImageFilter
+from protocol import load_clive_dev
 
 from skdeepbiq import load_model
 

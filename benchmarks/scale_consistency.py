@@ -49,8 +49,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import append_jsonl, load_clive_dev, provenance
 from PIL import Image
+from protocol import append_jsonl, load_clive_dev, provenance
 from scipy.stats import spearmanr
 
 from skdeepbiq import load_pretrained

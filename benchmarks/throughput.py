@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import CLIVE_DEV
 from PIL import Image
+from protocol import CLIVE_DEV
 from torchvision import transforms
 
 from skdeepbiq import CNNCropFeaturizer

@@ -50,8 +50,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import ShuffleSplit, cross_validate
 
-from skdeepbiq import DeepBIQRegressor, load_model, save_model
-from skdeepbiq._regressor import default_featurizer, default_regressor
+from skdeepbiq import (
+    DeepBIQRegressor,
+    default_featurizer,
+    default_regressor,
+    load_model,
+    save_model,
+)
 from skdeepbiq.datasets import load_manifest
 from skdeepbiq.metrics import SCORERS
 
@@ -209,8 +214,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     data = load_manifest(os.path.join(args.clive_dev, "mos.csv"), name="clive-dev")
     fine_tune = True if args.fine_tune else None
-    featurizer = default_featurizer(fine_tune).set_params(
-        memory=args.memory, device=args.device, verbose=1
+    featurizer = default_featurizer(
+        fine_tune=fine_tune, memory=args.memory, device=args.device, verbose=1
     )
     name = f"clive-{featurizer.backbone}"
     output = args.output or str(ROOT / "skdeepbiq" / "data" / f"{name}.npz")
@@ -218,7 +223,7 @@ def main(argv=None) -> int:
     defaults.pop("featurizer"), defaults.pop("regressor")
     print(
         f"clive-dev: {len(data.paths)} photos; DeepBIQRegressor defaults {defaults}, "
-        f"LinearSVR C={default_regressor(fine_tune).C}",
+        f"LinearSVR C={default_regressor(fine_tune=fine_tune).C}",
         file=sys.stderr,
     )
 

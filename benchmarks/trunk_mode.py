@@ -20,10 +20,10 @@ import json
 import time
 
 import numpy as np
-from _common import load_clive_dev
+from protocol import load_clive_dev
 from sklearn.model_selection import ShuffleSplit, cross_validate
 
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_featurizer
 from skdeepbiq.metrics import SCORERS
 
 MODES = ("crops", "trunk")
@@ -62,11 +62,10 @@ def main():
         cv = ShuffleSplit(10, test_size=0.2, random_state=0)
         scoring = {"srocc": SCORERS["srocc"], "plcc": SCORERS["plcc"]}
         for mode in MODES:
-            model = DeepBIQRegressor().set_params(
-                featurizer__compute=mode,
-                featurizer__n_crops=args.n_crops,
-                featurizer__memory=args.cache,
-                featurizer__verbose=1,
+            model = DeepBIQRegressor(
+                featurizer=default_featurizer(
+                    compute=mode, n_crops=args.n_crops, memory=args.cache, verbose=1
+                )
             )
             result = cross_validate(model, data.paths, data.y, cv=cv, scoring=scoring)
             summary[f"{mode}_median_srocc"] = float(np.median(result["test_srocc"]))

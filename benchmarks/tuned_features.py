@@ -33,16 +33,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import load_clive_dev
+from protocol import load_clive_dev
 from sklearn.base import clone
 from sklearn.model_selection import ShuffleSplit
 
-from skdeepbiq import DeepBIQRegressor, load_model
-from skdeepbiq._regressor import DEFAULT_C, default_regressor
+from skdeepbiq import DeepBIQRegressor, default_regressor, load_model
 from skdeepbiq.metrics import plcc, srocc
 
 #: The LinearSVR's C values tried; the first is the tuned model's own.
-CS = (DEFAULT_C, 1e-4, 1e-3)
+CS = (default_regressor().C, 1e-4, 1e-3)
 
 
 def extract(model_path, paths, tuned=True):
@@ -61,7 +60,7 @@ def extract(model_path, paths, tuned=True):
 
 def predictions(features, y, train, test, C):
     """Test predictions of the package's prediction-fusion SVR."""
-    regressor = default_regressor().set_params(C=C)
+    regressor = default_regressor(C=C)
     model = DeepBIQRegressor("precomputed", regressor=regressor)
     return model.fit(features[train], y[train]).predict(features[test])
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # what static tools see; at run time see __getattr__
     from ._maps import quality_maps
     from ._models.pretrained import load_model, load_pretrained, save_model
     from ._pooling import CropPooler
-    from ._regressor import DeepBIQRegressor
+    from ._regressor import DeepBIQRegressor, default_featurizer, default_regressor
 
 from ._version import __version__
 
@@ -26,6 +26,8 @@ _EXPORTS = {
     "CropPooler": "._pooling",
     "DeepBIQRegressor": "._regressor",
     "FineTuning": "._finetuning.recipe",
+    "default_featurizer": "._regressor",
+    "default_regressor": "._regressor",
     "load_model": "._models.pretrained",
     "load_pretrained": "._models.pretrained",
     "quality_maps": "._maps",
@@ -39,6 +41,8 @@ __all__ = [
     "DeepBIQRegressor",
     "FineTuning",
     "__version__",
+    "default_featurizer",
+    "default_regressor",
     "load_model",
     "load_pretrained",
     "quality_maps",

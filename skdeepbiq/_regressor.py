@@ -2,15 +2,13 @@
 
 The module also holds the regressor's defaults. ``DeepBIQRegressor(
 featurizer=None, regressor=None)`` stands for :func:`default_featurizer` and
-:func:`default_regressor`. As in :class:`~sklearn.compose.TransformedTargetRegressor`,
-None is replaced in ``fit`` (:func:`default_sub_estimator`), never in
-``__init__``; unlike it, the defaults' parameters are listed by ``get_params``
-as ``featurizer__<name>`` and ``regressor__<name>``, and setting one replaces
-None with a fresh default first, so that ``GridSearchCV`` can search
-``regressor__C`` of a default model. The default featurizer and the default
-regressor's ``C`` depend on ``fine_tune`` (one configuration without
-fine-tuning, another with it); setting a nested parameter fixes the one in
-force then.
+:func:`default_regressor`, which depend on ``fine_tune``. As in
+:class:`~sklearn.compose.TransformedTargetRegressor`, None is resolved in
+``fit`` (into ``featurizer_`` and ``regressor_``), never in ``__init__`` or
+``set_params``: the parameters stay what the user gave, in whatever order
+they were set. To set a default's own parameters (``featurizer__memory``,
+``regressor__C`` in a grid search), pass it: ``DeepBIQRegressor(
+featurizer=default_featurizer(memory="cache/"))``.
 """
 
 from __future__ import annotations
@@ -51,7 +49,6 @@ __all__ = [
     "DeepBIQRegressor",
     "default_featurizer",
     "default_regressor",
-    "default_sub_estimator",
 ]
 
 #: Default ``C`` of the LinearSVR on standardised features and targets,
@@ -99,78 +96,86 @@ def tunes(fine_tune) -> bool:
     return isinstance(fine_tune, bool | np.bool_) and bool(fine_tune)
 
 
-def default_featurizer(fine_tune=None) -> CNNCropFeaturizer:
-    """The featurizer used when ``featurizer=None``.
+def default_featurizer(*, fine_tune=False, **params) -> CNNCropFeaturizer:
+    """The featurizer that ``DeepBIQRegressor(featurizer=None)`` uses.
+
+    Pass it, with parameters of your own, to set them on the default
+    configuration: ``DeepBIQRegressor(featurizer=default_featurizer(
+    memory="cache/"))`` caches the default features, and
+    ``DeepBIQRegressor(featurizer=default_featurizer(fine_tune=True,
+    memory="cache/"), fine_tune=True)`` the tuned ones.
 
     Parameters
     ----------
-    fine_tune : bool, FineTuning or None, default=None
+    fine_tune : bool or FineTuning, default=False
         The regressor's ``fine_tune``: the default featurizer depends on
-        whether the network is tuned.
+        whether the network is tuned. The featurizer returned does not
+        tune by itself; the regressor's ``fine_tune`` says so.
+    **params
+        Parameters of :class:`CNNCropFeaturizer` that replace the
+        default's (``memory``, ``device``, ``n_crops``, ...).
 
     Returns
     -------
     featurizer : CNNCropFeaturizer
-        Without fine-tuning, ``CNNCropFeaturizer(**DEFAULT_FEATURES)``: the
-        mean of each stage's output of MobileNetV2 (``layer="stages"``,
-        1,672 features per crop) over 25 random 224-px crops, computed
-        with the shared trunk (``compute="trunk"``). With it,
-        ``CNNCropFeaturizer(**TUNED_FEATURES)``: the mean of each stage's
-        output of EfficientNet-Lite2 over 25 random 224-px crops, also
-        with the shared trunk: the trunk the tuning kept frozen runs once
-        per image, and each crop's window of its maps goes through the
-        tuned blocks, as in training.
+        Without fine-tuning, ``CNNCropFeaturizer(layer="stages",
+        compute="trunk")``: the mean of each stage's output of MobileNetV2
+        (1,672 features per crop) over 25 random 224-px crops, computed
+        with the shared trunk. With it, ``CNNCropFeaturizer(
+        backbone="efficientnet_lite2", layer="stages", n_crops=25,
+        compute="trunk")``: the trunk the tuning kept frozen runs once per
+        image, and each crop's window of its maps goes through the tuned
+        blocks, as in training. Both were the most accurate configurations
+        measured (:doc:`/user_guide/accuracy`).
+
+    Examples
+    --------
+    >>> from skdeepbiq import default_featurizer
+    >>> default_featurizer(memory="cache/").get_params()["layer"]
+    'stages'
+    >>> default_featurizer(fine_tune=True).backbone
+    'efficientnet_lite2'
     """
-    return CNNCropFeaturizer(
-        **(TUNED_FEATURES if tunes(fine_tune) else DEFAULT_FEATURES)
-    )
+    defaults = TUNED_FEATURES if tunes(fine_tune) else DEFAULT_FEATURES
+    return CNNCropFeaturizer(**{**defaults, **params})
 
 
-def default_regressor(fine_tune=None) -> LinearSVR:
-    """The regressor used when ``regressor=None``.
+def default_regressor(*, fine_tune=False, **params) -> LinearSVR:
+    """The regressor that ``DeepBIQRegressor(regressor=None)`` uses.
+
+    Pass it to search its ``C``: ``GridSearchCV(DeepBIQRegressor(
+    regressor=default_regressor()), {"regressor__C": [1e-4, 3e-4, 1e-3]})``.
 
     Parameters
     ----------
-    fine_tune : bool, FineTuning or None, default=None
+    fine_tune : bool or FineTuning, default=False
         The regressor's ``fine_tune``: the default ``C`` depends on whether
         the network is tuned.
+    **params
+        Parameters of :class:`~sklearn.svm.LinearSVR` that replace the
+        default's (``C``, ``epsilon``, ...).
 
     Returns
     -------
     regressor : LinearSVR
-        ``LinearSVR(C=DEFAULT_C, epsilon=0.0, max_iter=5000, random_state=0)``;
-        with fine-tuning, ``C=TUNED_C``.
+        ``LinearSVR(C=3e-4, epsilon=0.0, max_iter=5000, random_state=0)``
+        (``DEFAULT_C``); with fine-tuning, ``C=1e-5`` (``TUNED_C``), as the
+        tuned network's features are fitted best with a stronger penalty.
+
+    Examples
+    --------
+    >>> from skdeepbiq import default_regressor
+    >>> default_regressor().C, default_regressor(fine_tune=True).C
+    (0.0003, 1e-05)
+    >>> default_regressor(C=1e-3).C
+    0.001
     """
     C = TUNED_C if tunes(fine_tune) else DEFAULT_C
-    return LinearSVR(C=C, epsilon=0.0, max_iter=5000, random_state=0)
+    defaults = {"C": C, "epsilon": 0.0, "max_iter": 5000, "random_state": 0}
+    return LinearSVR(**{**defaults, **params})
 
 
-_SUB_ESTIMATORS = ("featurizer", "regressor")
-
-
-def default_sub_estimator(name: str, value, fine_tune=None):
-    """``value``, or a new default sub-estimator ``name`` when it is None.
-
-    Parameters
-    ----------
-    name : {"featurizer", "regressor"}
-        The parameter.
-    value : estimator, str or None
-        Its value.
-    fine_tune : bool, FineTuning or None, default=None
-        The regressor's ``fine_tune``, on which the default featurizer
-        and the default ``C`` depend (see :func:`default_featurizer`).
-
-    Returns
-    -------
-    value : estimator or str
-        ``value`` itself unless it is None.
-    """
-    if value is not None:
-        return value
-    if name == "featurizer":
-        return default_featurizer(fine_tune)
-    return default_regressor(fine_tune)
+_SUB_ESTIMATORS = {"featurizer": default_featurizer, "regressor": default_regressor}
 
 
 class DeepBIQRegressor(RegressorMixin, BaseEstimator):
@@ -266,15 +271,19 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
     --------
     CNNCropFeaturizer : The crop features.
     CropPooler : Feature pooling as a separate transformer.
+    default_featurizer : The featurizer that None stands for.
+    default_regressor : The regressor that None stands for.
 
     Notes
     -----
     Nested parameters (``set_params``, ``GridSearchCV``) are named
     ``featurizer__<name>`` (``featurizer__n_crops``,
-    ``featurizer__backbone``, ...) and ``regressor__<name>`` (the SVR's
-    ``regressor__C``, ``regressor__epsilon``, on the standardised target
-    scale). They work when ``featurizer`` or ``regressor`` is None: setting
-    one replaces None with the default first (for the ``fine_tune`` then set).
+    ``featurizer__memory``, ...) and ``regressor__<name>`` (the SVR's
+    ``regressor__C``, on the standardised target scale). As in
+    scikit-learn, a None sub-estimator is resolved in ``fit`` and has no
+    parameters to set: pass the default to set its own,
+    ``DeepBIQRegressor(featurizer=default_featurizer(memory="cache/"))`` or
+    ``DeepBIQRegressor(regressor=default_regressor(C=1e-3))``.
 
     Examples
     --------
@@ -346,9 +355,7 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         self : DeepBIQRegressor
             The fitted model.
         """
-        featurizer = default_sub_estimator(
-            "featurizer", self.featurizer, self.fine_tune
-        )
+        featurizer = self._sub_estimator("featurizer")
         featurizer = featurizer_to_fit(featurizer, self.fine_tune)
         precomputed = isinstance(featurizer, PrecomputedCropFeatures)
         if not precomputed:
@@ -365,7 +372,7 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         if self.fusion == "prediction":
             rows = features.reshape(len(features) * self.n_crops_, -1)
             targets = np.repeat(y, self.n_crops_)
-        regressor = default_sub_estimator("regressor", self.regressor, self.fine_tune)
+        regressor = self._sub_estimator("regressor")
         scalers = (StandardScaler(), StandardScaler()) if self.standardize else ()
         self.head_ = self._make_head(clone(regressor), make_head, *scalers)
         self.head_.fit(rows, targets)
@@ -424,36 +431,25 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         self.head_ = self._make_head(regressor, frozen_head, *scalers)
         return self
 
-    def get_params(self, deep=True):
-        """Parameters of this estimator and, with ``deep``, of its parts.
+    def _sub_estimator(self, name):
+        """``featurizer`` or ``regressor``, or its default when it is None.
 
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return ``featurizer__<name>`` and ``regressor__<name>``,
-            from the default sub-estimators when those are None.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
+        The defaults depend on ``fine_tune``, read here, at fit time (as
+        ``TransformedTargetRegressor._get_regressor`` does).
         """
-        params = super().get_params(deep=deep)
-        if deep:
-            for name in _SUB_ESTIMATORS:
-                if params[name] is not None:
-                    continue  # nested parameters already listed
-                default = default_sub_estimator(name, None, params["fine_tune"])
-                for key, value in default.get_params(deep=True).items():
-                    params[f"{name}__{key}"] = value
-        return params
+        value = getattr(self, name)
+        if value is None:
+            return _SUB_ESTIMATORS[name](fine_tune=self.fine_tune)
+        return value
 
     def set_params(self, **params):
         """Set parameters, including nested ``featurizer__`` / ``regressor__`` ones.
 
-        Setting a nested parameter while the sub-estimator is None first
-        replaces None by the default sub-estimator, the one for the
-        ``fine_tune`` in force after this call.
+        Nested parameters need a sub-estimator to set them on: when
+        ``featurizer`` or ``regressor`` is None (its default is chosen in
+        ``fit``, from ``fine_tune``), setting one raises a ValueError that
+        says what to pass instead (:func:`default_featurizer`,
+        :func:`default_regressor`).
 
         Parameters
         ----------
@@ -465,11 +461,22 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         self : estimator
             This estimator.
         """
-        fine_tune = params.get("fine_tune", self.fine_tune)
-        for name in _SUB_ESTIMATORS:
-            nested = any(key.startswith(f"{name}__") for key in params)
+        for name, make_default in _SUB_ESTIMATORS.items():
+            nested = sorted(key for key in params if key.startswith(f"{name}__"))
             if nested and params.get(name, getattr(self, name)) is None:
-                params[name] = default_sub_estimator(name, None, fine_tune)
+                key = nested[0]
+                inner = key[len(name) + 2 :]
+                tuned = (
+                    ", fine_tune=True"
+                    if tunes(params.get("fine_tune", self.fine_tune))
+                    else ""
+                )
+                raise ValueError(
+                    f"Cannot set {key!r}: {name} is None, so its default is "
+                    f"chosen in fit, from fine_tune. Pass the default with "
+                    f"your {inner!r} instead: {name}={make_default.__name__}("
+                    f"{inner}=...{tuned}), from skdeepbiq."
+                )
         return super().set_params(**params)
 
     @property

@@ -36,7 +36,7 @@ def featurizer_to_fit(featurizer, fine_tune):
     ----------
     featurizer : transformer or "precomputed"
         The regressor's featurizer, its default already in place of None
-        (:func:`~skdeepbiq._regressor.default_sub_estimator`).
+        (:func:`~skdeepbiq.default_featurizer`).
     fine_tune : bool, FineTuning or None
         The regressor's ``fine_tune``: None leaves the featurizer's own
         setting; otherwise it is checked (:func:`check_fine_tuning`) and

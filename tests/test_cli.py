@@ -445,7 +445,7 @@ def test_score_with_the_pretrained_default(pretrained_weights_cached):
 
 @pytest.mark.parametrize("tune", [[], ["--fine-tune"]])
 def test_fit_defaults_are_the_default_models_features(tune):
-    from skdeepbiq._regressor import default_featurizer
+    from skdeepbiq import default_featurizer
     from skdeepbiq.cli import fit as fit_command
 
     args = build_parser().parse_args(["fit", "m.csv", "--output", "m.npz", *tune])

@@ -151,8 +151,8 @@ def test_readme_recipe_fetches_the_backbones_of_every_default_model(monkeypatch)
     """After the recipe, score, evaluate, fit and fit --fine-tune all find
     their weights: it fetches the backbone of each command's default."""
     import skdeepbiq.weights
+    from skdeepbiq import default_featurizer
     from skdeepbiq._models.pretrained import DEFAULT_PRETRAINED, model_metadata
-    from skdeepbiq._regressor import default_featurizer
     from skdeepbiq.cli import main
 
     commands = readme_recipe()

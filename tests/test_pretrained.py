@@ -20,12 +20,13 @@ from skdeepbiq import (
     CNNCropFeaturizer,
     DeepBIQRegressor,
     FineTuning,
+    default_featurizer,
+    default_regressor,
     load_model,
     load_pretrained,
     save_model,
 )
 from skdeepbiq._models.pretrained import model_metadata, pretrained_path
-from skdeepbiq._regressor import default_featurizer, default_regressor
 from skdeepbiq.exceptions import WeightsNotFoundError
 
 SMALL = dict(backbone="mobilenet_v2", weights=None, n_crops=2, crop_size=32)
@@ -178,9 +179,9 @@ def test_pretrained_is_the_default_configuration_fine_tuned_on_clive_dev():
             f"DeepBIQRegressor's default {name} changed: "
             "retrain with benchmarks/train_pretrained.py"
         )
-    assert config["regressor"]["params"] == default_regressor(True).get_params(), (
-        "the default regressor changed: retrain with benchmarks/train_pretrained.py"
-    )
+    assert (
+        config["regressor"]["params"] == default_regressor(fine_tune=True).get_params()
+    ), "the default regressor changed: retrain with benchmarks/train_pretrained.py"
     assert info["training_set"]["n_images"] == 812
     assert 0.5 < info["accuracy"]["median_srocc"] < 1.0
     assert len(info["accuracy"]["per_split"]["srocc"]) == 10

@@ -20,8 +20,14 @@ from sklearn.model_selection import (
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVR
 
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, FineTuning
-from skdeepbiq._regressor import DEFAULT_C, TUNED_C, default_featurizer
+from skdeepbiq import (
+    CNNCropFeaturizer,
+    DeepBIQRegressor,
+    FineTuning,
+    default_featurizer,
+    default_regressor,
+)
+from skdeepbiq._regressor import DEFAULT_C, TUNED_C
 from skdeepbiq._training import featurizer_to_fit
 from skdeepbiq.exceptions import UnreadableImageWarning
 
@@ -101,17 +107,53 @@ def test_standardized_regressor_learns_an_informative_target():
     assert spearmanr(model.predict(images), mos).statistic > 0.9
 
 
-def test_nested_parameter_names_reach_featurizer_and_svr():
+def test_none_sub_estimators_stay_none_until_fit_resolves_them(images, scores):
+    # as TransformedTargetRegressor: the defaults are chosen in fit, so the
+    # parameters stay what was given, in whatever order they were set
     model = DeepBIQRegressor()
+    params = model.get_params()
+    assert params["featurizer"] is None and params["regressor"] is None
+    assert not any("__" in key for key in params)
+    model.set_params(fine_tune=True).set_params(fine_tune=None)
+    assert model.featurizer is None and model.regressor is None
+    assert DeepBIQRegressor().set_params(**params).get_params() == params
+    fitted = DeepBIQRegressor(CNNCropFeaturizer(**SMALL)).fit(images, scores)
+    assert fitted.regressor is None
+    assert fitted.regressor_.get_params() == default_regressor().get_params()
+
+
+@pytest.mark.parametrize(
+    "key, fine_tune, advice",
+    [
+        ("featurizer__memory", None, r"featurizer=default_featurizer\(memory=\.\.\.\)"),
+        (
+            "featurizer__n_crops",
+            True,
+            r"featurizer=default_featurizer\(n_crops=\.\.\., fine_tune=True\)",
+        ),
+        ("regressor__C", None, r"regressor=default_regressor\(C=\.\.\.\)"),
+    ],
+)
+def test_a_nested_parameter_of_a_none_default_says_what_to_pass(key, fine_tune, advice):
+    model = DeepBIQRegressor(fine_tune=fine_tune)
+    with pytest.raises(ValueError, match=rf"Cannot set '{key}'.*{advice}"):
+        model.set_params(**{key: 1})
+    assert model.featurizer is None and model.regressor is None
+
+
+def test_nested_parameter_names_reach_a_given_featurizer_and_svr():
+    model = DeepBIQRegressor(
+        featurizer=default_featurizer(), regressor=default_regressor()
+    )
     params = model.get_params()
     assert params["regressor__C"] == DEFAULT_C
     assert params["regressor__epsilon"] == 0.0
     assert params["featurizer__n_crops"] == 25
     model.set_params(regressor__C=0.5, featurizer__n_crops=4)
-    assert isinstance(model.regressor, LinearSVR) and model.regressor.C == 0.5
-    assert model.featurizer.n_crops == 4
-    other = DeepBIQRegressor()
-    assert other.regressor is None and other.get_params()["regressor__C"] == DEFAULT_C
+    assert model.regressor.C == 0.5 and model.featurizer.n_crops == 4
+    # the defaults are fresh objects each time: nothing shared was changed
+    assert default_regressor().C == DEFAULT_C
+    assert default_featurizer().n_crops == 25
 
 
 @pytest.mark.parametrize("fine_tune", [True, np.True_, FineTuning(trainable="tail")])
@@ -126,32 +168,32 @@ def test_the_default_featurizer_of_a_tuned_model_is_efficientnet_lite2(fine_tune
         (DeepBIQRegressor(fine_tune=np.False_), untuned),
         (DeepBIQRegressor(), untuned),
     ]:
-        params = model.get_params()
-        assert {k: params[f"featurizer__{k}"] for k in expected} == expected
-        assert (
-            featurizer_to_fit(
-                default_featurizer(model.fine_tune), model.fine_tune
-            ).get_params()["backbone"]
-            == (expected["backbone"])
+        featurizer = featurizer_to_fit(
+            model._sub_estimator("featurizer"), model.fine_tune
         )
-    # a nested parameter fixes the default for the fine_tune in force after it
-    later = DeepBIQRegressor().set_params(fine_tune=fine_tune, featurizer__verbose=1)
-    assert later.featurizer.backbone == "efficientnet_lite2"
-    assert later.featurizer.verbose == 1
-    earlier = DeepBIQRegressor().set_params(featurizer__verbose=1)
-    assert earlier.set_params(fine_tune=True).featurizer.backbone == "mobilenet_v2"
+        assert {k: featurizer.get_params()[k] for k in expected} == expected
+    # read at fit time: the order in which parameters were set does not matter
+    later = DeepBIQRegressor().set_params(fine_tune=fine_tune)
+    assert later._sub_estimator("featurizer").backbone == "efficientnet_lite2"
+    # the default with parameters of one's own, for a tuned model
+    given = default_featurizer(fine_tune=fine_tune, verbose=1)
+    assert given.backbone == "efficientnet_lite2" and given.verbose == 1
+    assert given.fine_tune is None  # the regressor's fine_tune does the tuning
 
 
 @pytest.mark.parametrize("fine_tune", [True, FineTuning(trainable="tail")])
-def test_a_tuned_model_lists_the_tuned_c_unless_given_a_regressor(fine_tune):
+def test_a_tuned_model_uses_the_tuned_c_unless_given_a_regressor(fine_tune):
     # features of a tuned network measured best with a stronger penalty
-    assert DeepBIQRegressor(fine_tune=fine_tune).get_params()["regressor__C"] == TUNED_C
+    assert (
+        DeepBIQRegressor(fine_tune=fine_tune)._sub_estimator("regressor").C == TUNED_C
+    )
+    assert default_regressor(fine_tune=fine_tune).C == TUNED_C
     assert TUNED_C != DEFAULT_C
     # a regressor given is never replaced
     given = DeepBIQRegressor(
         CNNCropFeaturizer(**SMALL), regressor=LinearSVR(C=0.5), fine_tune=fine_tune
     )
-    assert given.get_params()["regressor__C"] == 0.5
+    assert given._sub_estimator("regressor").C == 0.5
 
 
 def test_a_tuned_model_fits_its_default_svr_with_the_tuned_c(images, scores):
@@ -161,12 +203,6 @@ def test_a_tuned_model_fits_its_default_svr_with_the_tuned_c(images, scores):
     assert model.fit(images, scores).regressor_.C == TUNED_C
     untuned = DeepBIQRegressor(CNNCropFeaturizer(**small)).fit(images, scores)
     assert untuned.regressor_.C == DEFAULT_C
-
-
-def test_set_params_never_mutates_a_shared_default():
-    first, second = DeepBIQRegressor(), DeepBIQRegressor()
-    first.set_params(regressor__C=9.0)
-    assert second.get_params()["regressor__C"] == DEFAULT_C
 
 
 def test_fit_does_not_mutate_given_sub_estimators(images, scores):
@@ -191,7 +227,7 @@ def test_cross_validate_with_ten_shuffle_splits(images, scores):
 def test_grid_search_with_group_shuffle_split_by_reference(image_paths, scores):
     groups = np.repeat(np.arange(4), 3)
     search = GridSearchCV(
-        small_model(),
+        small_model(regressor=default_regressor()),
         {"regressor__C": [1e-3, 1e-1], "pooling": ["mean", "min"]},
         cv=GroupShuffleSplit(n_splits=3, test_size=0.25, random_state=0),
     )
@@ -389,7 +425,7 @@ def test_fine_tune_set_differently_on_both_fails_before_the_network(
 
 def test_grid_search_over_a_featurizer_parameter_and_the_svr_c(images, scores):
     search = GridSearchCV(
-        small_model(),
+        small_model(regressor=default_regressor()),
         {"featurizer__n_crops": [1, 2], "regressor__C": [1e-3, 1e-2]},
         cv=ShuffleSplit(n_splits=2, test_size=0.25, random_state=0),
     )

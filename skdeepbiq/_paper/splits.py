@@ -115,7 +115,7 @@ class SplitRunner:
         c_value = self.base_c / n_crops if fusion == "concatenation" else self.base_c
         return DeepBIQRegressor(
             "precomputed",
-            regressor=default_regressor().set_params(C=c_value),
+            regressor=default_regressor(C=c_value),
             fusion=fusion,
             pooling=pooling,
         )

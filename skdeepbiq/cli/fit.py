@@ -122,7 +122,7 @@ def make_featurizer(args: argparse.Namespace):
     from .. import CNNCropFeaturizer
     from .._regressor import default_featurizer
 
-    default = default_featurizer(args.fine_tune is not None).get_params()
+    default = default_featurizer(fine_tune=args.fine_tune is not None).get_params()
     whole = args.crops == "whole"
     return CNNCropFeaturizer(
         backbone=args.backbone or default["backbone"],
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     featurizer = make_featurizer(args)
     regressor = None
     if args.C is not None:
-        regressor = default_regressor().set_params(C=args.C)
+        regressor = default_regressor(C=args.C)
     fine_tune = None
     if args.fine_tune is not None:
         fine_tune = FineTuning(objective=args.fine_tune)

@@ -58,7 +58,7 @@ def default_weights() -> list[tuple[str, str]]:
 
     Those of the pretrained model that ``score`` and ``evaluate`` use by
     default, and of the featurizers that ``fit`` and ``fit --fine-tune``
-    train by default (:func:`skdeepbiq._regressor.default_featurizer`).
+    train by default (:func:`skdeepbiq.default_featurizer`).
     """
     from .._models.pretrained import DEFAULT_PRETRAINED, model_metadata
     from .._regressor import default_featurizer
