@@ -7,14 +7,17 @@ means only of ``spatial_pooling="mean_std"`` features, which are exactly
 what ``spatial_pooling="mean"`` computes) is then scored with each
 regressor configuration (``REGRESSORS``) by ``DeepBIQRegressor`` on
 precomputed crop features, over the paper's protocol: 10 random 80/20
-splits (``ShuffleSplit(10, test_size=0.2, random_state=0)``), medians of
-SROCC, PLCC, KROCC and RMSE. Speed is measured separately, on the first
-``--speed-images`` photos without any cache: images and crops per second of
-the featurizer's ``transform``, and the mean time of one regressor fit.
+splits, the protocol's splits (``protocol.py``; ``--random-state 1`` for the
+fresh ones), medians of SROCC, PLCC, KROCC and RMSE. Speed is measured
+separately, on the first ``--speed-images`` photos without any cache: images
+and crops per second of the featurizer's ``transform``, and the mean time of
+one regressor fit.
 
-Each result is one JSON line appended to ``--out``; ``--table`` prints the
-Markdown (or reST) table of a results file. The results of the last run are
-kept in ``benchmarks/results/accuracy_table.jsonl``.
+Each result is one JSON line appended to ``--out`` (a scored line records
+its ``random_state``); ``--table`` prints the Markdown (or reST) table of a
+results file, the last line of each view and regressor whatever its seed.
+The results of the last run are kept in
+``benchmarks/results/accuracy_table.jsonl``.
 
 Run::
 
@@ -30,11 +33,12 @@ import time
 import numpy as np
 from protocol import load_clive_dev
 from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import ShuffleSplit, cross_validate
+from sklearn.model_selection import cross_validate
 from sklearn.svm import SVR
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_regressor
 from skdeepbiq.metrics import SCORERS
+from skdeepbiq.model_selection import clive_splits, median_scores
 
 STAGES = dict(layer="stages", spatial_pooling="mean_std")
 
@@ -122,16 +126,19 @@ def speed(params, paths):
     return len(paths) / elapsed, len(paths) * featurizer.n_crops_ / elapsed
 
 
-def score(features, y, regressor_params, splits):
-    """Medians of the protocol's metrics and the mean fit time of a split."""
+def score(features, y, regressor_params, splits, random_state=0):
+    """Medians of the protocol's metrics and the mean fit time of a split.
+
+    Over the first ``splits`` of the protocol's splits of ``random_state``.
+    """
     model = DeepBIQRegressor("precomputed", **regressor_params)
-    cv = ShuffleSplit(splits, test_size=0.2, random_state=0)
+    cv = clive_splits(splits, random_state=random_state)
     result = cross_validate(model, features, y, cv=cv, scoring=SCORING)
+    medians = median_scores(result)
     row = {
-        name: round(float(np.median(result[f"test_{name}"])), 4)
-        for name in ("srocc", "plcc", "krocc")
+        name: round(medians[f"test_{name}"], 4) for name in ("srocc", "plcc", "krocc")
     }
-    row["rmse"] = round(float(-np.median(result["test_neg_rmse"])), 3)
+    row["rmse"] = round(-medians["test_neg_rmse"], 3)
     row["srocc_per_split"] = np.round(result["test_srocc"], 4).tolist()
     row["regressor_fit_s"] = round(float(np.mean(result["fit_time"])), 1)
     return row
@@ -189,6 +196,12 @@ def main():
     parser.add_argument("--views", default=None, help="only these views")
     parser.add_argument("--regressors", default="svr,ridge")
     parser.add_argument("--splits", type=int, default=10)
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
+    )
     parser.add_argument("--speed-images", type=int, default=40)
     parser.add_argument("--out", default="accuracy_table.jsonl")
     parser.add_argument("--table", default=None, help="print this results file")
@@ -219,7 +232,14 @@ def main():
             selected = view(features, names, kind)
             for regressor_name in args.regressors.split(","):
                 row = {"view": view_name, "regressor": regressor_name}
-                row |= score(selected, data.y, REGRESSORS[regressor_name], args.splits)
+                row["random_state"] = args.random_state
+                row |= score(
+                    selected,
+                    data.y,
+                    REGRESSORS[regressor_name],
+                    args.splits,
+                    args.random_state,
+                )
                 row |= {"images_per_s": round(images_per_s, 1)}
                 row |= {"crops_per_s": round(crops_per_s, 1)}
                 row["n_features"] = int(selected.shape[-1])

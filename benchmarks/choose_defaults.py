@@ -2,10 +2,11 @@
 
 On clive-dev, with the default featurizer (MobileNetV2 ImageNet weights, 25
 random crops, prediction pooling), the median SROCC / PLCC over the paper's 10
-random 80/20 splits for a grid of the SVR's ``C`` (on standardised features
-and targets) and the power normalisation of the features. The CNN runs once
-per image (cached in ``--cache``); the grid reuses those features through
-``featurizer="precomputed"``.
+random 80/20 splits, the protocol's splits (``protocol.py``;
+``--random-state 1`` for the fresh ones), for a grid of the SVR's ``C`` (on
+standardised features and targets) and the power normalisation of the
+features. The CNN runs once per image (cached in ``--cache``); the grid
+reuses those features through ``featurizer="precomputed"``.
 
 Run::
 
@@ -15,12 +16,12 @@ Run::
 import argparse
 import json
 
-import numpy as np
 from protocol import load_clive_dev
-from sklearn.model_selection import ShuffleSplit, cross_validate
+from sklearn.model_selection import cross_validate
 
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_regressor
 from skdeepbiq.metrics import SCORERS
+from skdeepbiq.model_selection import clive_splits, median_scores
 
 
 def main():
@@ -29,6 +30,12 @@ def main():
     parser.add_argument("--cache", default=None, help="feature cache folder")
     parser.add_argument("--C", default="1e-5,3e-5,1e-4,3e-4,1e-3", help="values of C")
     parser.add_argument("--power", default="1.0,0.5,0.25", help="values of power")
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
+    )
     args = parser.parse_args()
 
     data = load_clive_dev(args.data)
@@ -36,21 +43,23 @@ def main():
     crops = featurizer.transform(data.paths).reshape(
         len(data.paths), featurizer.n_crops_, -1
     )
-    cv = ShuffleSplit(10, test_size=0.2, random_state=0)
+    cv = clive_splits(10, random_state=args.random_state)
     scoring = {"srocc": SCORERS["srocc"], "plcc": SCORERS["plcc"]}
     rows = []
     print(f"{'power':>6} {'C':>8} {'SROCC':>7} {'PLCC':>7}")
     for power in map(float, args.power.split(",")):
         for C in map(float, args.C.split(",")):
-            model = DeepBIQRegressor("precomputed", power=power).set_params(
-                regressor__C=C
+            model = DeepBIQRegressor(
+                "precomputed", regressor=default_regressor(C=C), power=power
             )
             result = cross_validate(model, crops, data.y, cv=cv, scoring=scoring)
+            medians = median_scores(result)
             row = {
                 "power": power,
                 "C": C,
-                "median_srocc": float(np.median(result["test_srocc"])),
-                "median_plcc": float(np.median(result["test_plcc"])),
+                "median_srocc": medians["test_srocc"],
+                "median_plcc": medians["test_plcc"],
+                "random_state": args.random_state,
             }
             rows.append(row)
             print(

@@ -2,21 +2,24 @@
 
 scikit-learn's ``VotingRegressor`` averages the predictions of its members;
 this benchmark measures what such an average gains, on the protocol of
-``accuracy_table.py`` and ``finetune.py`` (``ShuffleSplit(10, test_size=0.2,
-random_state=0)``, medians of SROCC, PLCC, KROCC and RMSE over the splits),
-without fitting any network twice:
+``accuracy_table.py`` and ``finetune.py`` (the protocol's splits,
+``protocol.py``; ``--random-state 1`` for the fresh ones; medians of SROCC,
+PLCC, KROCC and RMSE over the splits), without fitting any network twice:
 
 - an untuned member, ``VIEW:REGRESSOR`` (names of ``accuracy_table.py``'s
   ``FEATURES`` views and ``REGRESSORS``), is fitted on each split's training
   photos from the features in ``--cache``, computed once per photo;
 - a fine-tuned member, ``--tuned NAME=LOG[+LOG...]``, is read from the
   per-split test predictions that ``finetune.py`` prints in its JSON lines
-  (``fine_tuned_predictions``), so that no tuned network is fitted again.
+  (``fine_tuned_predictions``), so that no tuned network is fitted again;
+  those logs must come from ``finetune.py`` run with the same
+  ``--random-state``.
 
 Every member, then the mean of each combination of two or more members, is
 scored on the splits that all members have. Each result is one JSON line
-appended to ``--out``. ``--fit-time`` instead times one fit of the
-``VotingRegressor`` of the untuned members on all photos, nothing cached.
+appended to ``--out``, with the splits' ``random_state``. ``--fit-time``
+instead times one fit of the ``VotingRegressor`` of the untuned members on
+all photos, nothing cached.
 
 Run::
 
@@ -39,10 +42,8 @@ import time
 
 import numpy as np
 from accuracy_table import FEATURES, REGRESSORS, crop_features, view
-from finetune import METRICS
-from protocol import load_clive_dev
+from protocol import clive_dev_splits, figures, load_clive_dev, medians
 from sklearn.ensemble import VotingRegressor
-from sklearn.model_selection import ShuffleSplit
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
 
@@ -104,17 +105,11 @@ def tuned_predictions(logs) -> dict:
     return predictions
 
 
-def medians(predictions, y, splits, numbers) -> dict:
+def scored(predictions, y, splits, numbers) -> dict:
     """Median figures over the splits ``numbers``, and the SROCC of each."""
-    rows = [
-        {
-            key: metric(y[splits[n][1]], predictions[n])
-            for key, metric in METRICS.items()
-        }
-        for n in numbers
-    ]
-    row = {key: round(float(np.median([r[key] for r in rows])), 4) for key in METRICS}
-    row["srocc_per_split"] = [round(float(r["srocc"]), 4) for r in rows]
+    rows = [figures(y[splits[n][1]], predictions[n]) for n in numbers]
+    row = {key: round(value, 4) for key, value in medians(rows).items()}
+    row["srocc_per_split"] = [round(r["srocc"], 4) for r in rows]
     return row
 
 
@@ -128,6 +123,12 @@ def main():
     )
     parser.add_argument("--out", default="ensemble.jsonl")
     parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
+    )
+    parser.add_argument(
         "--fit-time", action="store_true", help="time one fit on all photos"
     )
     args = parser.parse_args()
@@ -136,7 +137,7 @@ def main():
     paths, y = np.asarray(data.paths), data.y
     if args.fit_time:
         return fit_time(list(filter(None, args.members.split(","))), paths, y)
-    splits = list(ShuffleSplit(10, test_size=0.2, random_state=0).split(paths))
+    splits = clive_dev_splits(len(paths), random_state=args.random_state)
     members = {
         member: untuned_predictions(member, paths, y, splits, args.cache)
         for member in filter(None, args.members.split(","))
@@ -153,8 +154,8 @@ def main():
             mean = {n: np.mean([members[m][n] for m in names], axis=0) for n in numbers}
             results.append((" + ".join(names), mean))
     for name, predictions in results:
-        row = {"model": name, "splits": numbers}
-        row |= medians(predictions, y, splits, numbers)
+        row = {"model": name, "splits": numbers, "random_state": args.random_state}
+        row |= scored(predictions, y, splits, numbers)
         print(json.dumps(row), flush=True)
         with open(args.out, "a") as out:
             out.write(json.dumps(row) + "\n")

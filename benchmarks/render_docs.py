@@ -19,6 +19,8 @@ accuracy_features.txt      ``accuracy_table.jsonl``: MobileNetV2's views
 accuracy_backbones.txt     ``accuracy_table.jsonl``: EfficientNet-Lite rows
 accuracy_finetuning.txt    ``finetune.jsonl``: every tuned configuration
 accuracy_ensembles.txt     ``ensemble.jsonl``: the most accurate means
+intervals_table.txt        ``intervals.jsonl``: coverage and width of the
+                           interval methods, the raters' disagreement
 your_photos_large.txt      ``large_photos.jsonl``: the latest run of each
                            command (``score``, ``score --maps``) at the
                            learned viewing scale
@@ -342,7 +344,7 @@ def accuracy_table_rows(lite: bool) -> list[list[str]]:
     """The ``accuracy_table.py`` rows of MobileNetV2 (or the EfficientNet-Lites)."""
     rows = {}
     for line in records("accuracy_table.jsonl"):
-        if "view" in line:
+        if "view" in line and line.get("random_state", 0) == 0:
             rows[(line["view"], line["regressor"])] = line  # a later run wins
     body = []
     for (view, regressor), line in rows.items():
@@ -421,7 +423,8 @@ def render_finetuning() -> str:
 def render_ensembles() -> str:
     models = {}
     for line in records("ensemble.jsonl"):
-        models[line["model"]] = line
+        if line.get("random_state", 0) == 0:  # the choice splits
+            models[line["model"]] = line
     best = sorted(models.values(), key=lambda line: -line["srocc"])[:12]
     body = [
         [line["model"].replace(" + ", " + "), str(len(line["splits"]))]
@@ -441,6 +444,119 @@ def render_ensembles() -> str:
         )
         + "\n"
     )
+
+
+# Intervals -----------------------------------------------------------------
+
+METHOD_NAMES = {
+    "absolute": "``absolute``",
+    "crop_spread": "``crop_spread``",
+    "score_bins": "``score_bins``",
+}
+
+
+def interval_lines() -> dict:
+    """The latest ``intervals.py`` line of each (model, seed)."""
+    found = {}
+    for line in records("intervals.jsonl"):
+        found[(line["configuration"]["model"], line["random_state"])] = line
+    return found
+
+
+def render_intervals() -> str:
+    lines = interval_lines()
+    default = {seed: lines.get(("default", seed)) for seed in (FRESH, CHOICE)}
+    if not all(default.values()):
+        return "The interval benchmark has not been run yet.\n"
+    methods = [
+        m
+        for m in METHOD_NAMES
+        if f"{m}_0.9_coverage" in default[FRESH]["interval_medians"]
+    ]
+    body = []
+    for method in methods:
+        for level in default[FRESH]["configuration"]["levels"]:
+            key = f"{method}_{level:g}"
+            cells = [METHOD_NAMES[method], f"{level:.0%}"]
+            for seed in (FRESH, CHOICE):
+                medians = default[seed]["interval_medians"]
+                cells += [
+                    f"{medians[f'{key}_coverage']:.3f}",
+                    f"{medians[f'{key}_width']:.1f}",
+                ]
+            body.append(cells)
+    calibration = table(
+        ["method", "confidence", "fresh: coverage", "fresh: width",
+         "choice: coverage", "choice: width"],
+        body,
+    )  # fmt: skip
+    thirds = []
+    for method in methods:
+        medians = default[FRESH]["interval_medians"]
+        thirds.append(
+            [METHOD_NAMES[method]]
+            + [f"{medians[f'{method}_0.9_coverage_mos{t}']:.3f}" for t in range(3)]
+            + [f"{medians[f'{method}_0.9_coverage_spread{t}']:.3f}" for t in range(3)]
+        )
+    by_third = table(
+        ["method", "low MOS", "middle MOS", "high MOS", "low spread",
+         "middle spread", "high spread"],
+        thirds,
+    )  # fmt: skip
+    fresh = default[FRESH]["interval_medians"]
+    choice = default[CHOICE]["interval_medians"]
+    text = (
+        "``DeepBIQRegressor()`` on clive-dev, calibrated on out-of-fold "
+        "predictions of each split's training photos (``calibrate(cv=5)``) and "
+        "scored on its test photos; medians over the ten fresh and the ten "
+        "choice splits of empirical coverage and mean width (MOS points) "
+        "(``benchmarks/results/intervals.jsonl``):\n\n"
+        + calibration
+        + "\n\nCoverage of the 90% intervals in each third of the true MOS "
+        "and of the crop spread (thirds of all of clive-dev's photos), fresh "
+        "splits:\n\n"
+        + by_third
+        + "\n\nThe raters' disagreement (``mos_std``), predicted by a second "
+        "``DeepBIQRegressor()`` on the same features: rank correlation "
+        f"{fresh['mos_std_srocc']:.2f} with the true ``mos_std`` on the fresh splits "
+        f"({choice['mos_std_srocc']:.2f} on the choice splits); the crop spread's "
+        f"rank correlation with ``mos_std`` is {fresh['spread_mos_std_srocc']:.2f}, "
+        f"and with the absolute error {fresh['spread_error_srocc']:.2f}.\n"
+    )
+    recipe = lines.get(("shipped recipe", CHOICE))
+    if recipe is not None:
+        medians = recipe["interval_medians"]
+        body = []
+        for method in ("absolute", "score_bins"):
+            for level in (0.8, 0.9, 0.95):
+                key = f"{method}_{level:g}"
+                body.append(
+                    [METHOD_NAMES[method], f"{level:.0%}",
+                     f"{medians[f'{key}_coverage']:.3f}", f"{medians[f'{key}_width']:.1f}"]
+                    + ([f"{medians[f'{key}_coverage_mos{t}']:.2f}" for t in range(3)]
+                       if level == 0.9 else ["", "", ""])
+                )  # fmt: skip
+        text += (
+            "\nThe shipped recipe (``DeepBIQRegressor(fine_tune=True)``), from "
+            "its out-of-fold predictions on the choice splits (each split's "
+            f"network tuned on its training photos only; ``{recipe['configuration']['log']}``): "
+            "each split's test photos scored with intervals calibrated on the "
+            "other splits' predictions of the other photos:\n\n"
+            + table(
+                [
+                    "method",
+                    "confidence",
+                    "coverage",
+                    "width",
+                    "low MOS",
+                    "middle MOS",
+                    "high MOS",
+                ],
+                body,
+            )  # fmt: skip
+            + "\n"
+        )
+    return text
 
 
 def render_readme_speed() -> str:
@@ -466,6 +582,7 @@ FRAGMENTS = {
     "accuracy_backbones.txt": render_backbones,
     "accuracy_finetuning.txt": render_finetuning,
     "accuracy_ensembles.txt": render_ensembles,
+    "intervals_table.txt": render_intervals,
     "your_photos_large.txt": render_large,
     "your_photos_scale.txt": render_scale,
     "your_photos_busy.txt": render_busy,

@@ -6,8 +6,8 @@ trained on all 812 photographs of ../shared/data/clive-dev: without
 fine-tuning, MobileNetV2 ImageNet multi-level features of 25 random 224-px
 crops through the shared trunk; with it, EfficientNet-Lite2's, of 25 crops
 as windows of its trunk's maps through the tuned blocks; a LinearSVR with
-the default ``C`` of either (``DEFAULT_C``, ``TUNED_C`` in
-``skdeepbiq._regressor``), mean of the crop scores. It is saved as
+the default ``C`` of either (``skdeepbiq.default_regressor(fine_tune=...)``),
+mean of the crop scores. It is saved as
 ``skdeepbiq/data/clive-BACKBONE.npz``. The fit on all photos runs first and
 is timed (the network runs cold unless ``--memory`` holds its features
 already).
@@ -15,10 +15,11 @@ already).
 It prints, and stores in the file's metadata:
 
 1. the accuracy of this configuration by the paper's CLIVE protocol: median
-   SROCC / PLCC over ``ShuffleSplit(10, test_size=0.2, random_state=0)`` (a
-   model trained on 80% of the photos, scored on the other 20%). The
-   shipped model, scored against the MOS it was trained on, would overstate
-   it, so that figure is not reported;
+   SROCC / PLCC over the protocol's 10 random 80/20 splits (``protocol.py``,
+   ``skdeepbiq.model_selection.clive_splits``; ``--random-state 1`` for the
+   fresh ones): a model trained on 80% of the photos, scored on the other
+   20%. The shipped model, scored against the MOS it was trained on, would
+   overstate it, so that figure is not reported;
 2. the shipped model's scores of ``examples/images``, computed by the
    in-memory model and again by the model loaded back from the file (they
    must be equal).
@@ -28,7 +29,8 @@ With ``--fine-tune`` (the shipped model) the network is tuned first (about
 there, so ``--accuracy-from`` takes them from the logs of
 ``benchmarks/finetune.py`` (on a GPU, several CPU runs resumed with
 ``--first-split``, or one ``--load-models DIR --refit`` run that trains
-new heads on the networks those runs saved) instead.
+new heads on the networks those runs saved) instead; ``--random-state``
+then names the seed those runs split with.
 
 Run from the repository root (``--memory`` reuses cached CNN features)::
 
@@ -48,7 +50,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import ShuffleSplit, cross_validate
+from sklearn.model_selection import cross_validate
 
 from skdeepbiq import (
     DeepBIQRegressor,
@@ -59,6 +61,7 @@ from skdeepbiq import (
 )
 from skdeepbiq.datasets import load_manifest
 from skdeepbiq.metrics import SCORERS
+from skdeepbiq.model_selection import clive_splits, median_scores
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIVE_CITATION = (
@@ -90,6 +93,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--device", default="auto")
     parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
+    )
+    parser.add_argument(
         "--fine-tune",
         action="store_true",
         help="fine-tune the network first (DeepBIQRegressor(fine_tune=True))",
@@ -107,9 +116,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def protocol_accuracy(paths, mos, featurizer, fine_tune=None) -> dict:
-    """Median metrics over the paper's 10 random 80/20 splits."""
-    splits = ShuffleSplit(10, test_size=0.2, random_state=0)
+def protocol_description(random_state) -> str:
+    """The splits the figures are medians over, in the model's metadata."""
+    return (
+        f"median over ShuffleSplit(10, test_size=0.2, random_state={random_state}) "
+        "of the training photos: fit on 80%, score the other 20%"
+    )
+
+
+def protocol_accuracy(paths, mos, featurizer, fine_tune=None, random_state=0) -> dict:
+    """Median metrics over the paper's 10 random 80/20 splits (``clive_splits``)."""
+    splits = clive_splits(10, random_state=random_state)
     results = cross_validate(
         DeepBIQRegressor(featurizer=featurizer, fine_tune=fine_tune),
         paths,
@@ -127,11 +144,9 @@ def protocol_accuracy(paths, mos, featurizer, fine_tune=None) -> dict:
             )
         )
     return {
-        "protocol": (
-            "median over ShuffleSplit(10, test_size=0.2, random_state=0) of "
-            "the training photos: fit on 80%, score the other 20%"
-        ),
-        **{f"median_{name}": float(np.median(v)) for name, v in per_split.items()},
+        "protocol": protocol_description(random_state),
+        "random_state": random_state,
+        **{f"median_{name}": value for name, value in median_scores(per_split).items()},
         "per_split": per_split,
     }
 
@@ -162,7 +177,7 @@ def git_commit() -> str | None:
     return commit
 
 
-def accuracy_from_logs(paths) -> dict:
+def accuracy_from_logs(paths, random_state=0) -> dict:
     """The 10-split figures that ``benchmarks/finetune.py`` printed to ``paths``.
 
     Each log's first line names the recipe and the device, and each split
@@ -170,7 +185,8 @@ def accuracy_from_logs(paths) -> dict:
     [KROCC ... RMSE ...] | fit ... s``; a run stopped and resumed with ``--first-split``
     leaves several logs, which together must hold each of the ten splits
     once, all with the same recipe. KROCC and RMSE medians are given only
-    when every split printed them.
+    when every split printed them. ``random_state``: the seed of the splits
+    the logs' runs used (the logs do not name it).
     """
     headers, rows = set(), {}
     for path in paths:
@@ -193,16 +209,17 @@ def accuracy_from_logs(paths) -> dict:
             ("srocc", "plcc", "krocc", "rmse", "fit_seconds"), columns, strict=True
         )
     }
-    medians = {
-        f"median_{name}": float(np.median(values))
+    measured = {
+        name: values
         for name, values in per_split.items()
         if name != "fit_seconds" and None not in values
     }
+    medians = {
+        f"median_{name}": value for name, value in median_scores(measured).items()
+    }
     return {
-        "protocol": (
-            "median over ShuffleSplit(10, test_size=0.2, random_state=0) of "
-            "the training photos: fit on 80%, score the other 20%"
-        ),
+        "protocol": protocol_description(random_state),
+        "random_state": random_state,
         "measured_by": f"benchmarks/finetune.py ({without_paths(headers.pop())})",
         "logs": sorted(Path(path).name for path in paths),
         **medians,
@@ -235,9 +252,11 @@ def main(argv=None) -> int:
 
     start = time.perf_counter()
     if args.accuracy_from:
-        accuracy = accuracy_from_logs(args.accuracy_from)
+        accuracy = accuracy_from_logs(args.accuracy_from, args.random_state)
     else:
-        accuracy = protocol_accuracy(data.paths, data.y, featurizer, fine_tune)
+        accuracy = protocol_accuracy(
+            data.paths, data.y, featurizer, fine_tune, args.random_state
+        )
     print(
         f"10-split median SROCC {accuracy['median_srocc']:.4f}  "
         f"PLCC {accuracy['median_plcc']:.4f}  "

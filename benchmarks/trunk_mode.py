@@ -8,7 +8,8 @@ network. Prints:
 - speed: crops per second of ``transform`` on the first ``--speed-images``
   images, without cache, for both modes;
 - accuracy: median SROCC / PLCC of ``DeepBIQRegressor`` with each mode over
-  clive-dev's 10 random 80/20 splits (features cached in ``--cache``).
+  clive-dev's 10 random 80/20 splits, the protocol's splits (``protocol.py``;
+  ``--random-state 1`` for the fresh ones; features cached in ``--cache``).
 
 Run::
 
@@ -19,12 +20,12 @@ import argparse
 import json
 import time
 
-import numpy as np
 from protocol import load_clive_dev
-from sklearn.model_selection import ShuffleSplit, cross_validate
+from sklearn.model_selection import cross_validate
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_featurizer
 from skdeepbiq.metrics import SCORERS
+from skdeepbiq.model_selection import clive_splits, median_scores
 
 MODES = ("crops", "trunk")
 
@@ -44,6 +45,12 @@ def main():
     parser.add_argument("--speed-images", type=int, default=24)
     parser.add_argument("--n-crops", type=int, default=25)
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
+    )
     args = parser.parse_args()
 
     data = load_clive_dev(args.data)
@@ -59,7 +66,8 @@ def main():
         flush=True,
     )
     if not args.skip_accuracy:
-        cv = ShuffleSplit(10, test_size=0.2, random_state=0)
+        summary["random_state"] = args.random_state
+        cv = clive_splits(10, random_state=args.random_state)
         scoring = {"srocc": SCORERS["srocc"], "plcc": SCORERS["plcc"]}
         for mode in MODES:
             model = DeepBIQRegressor(
@@ -68,8 +76,9 @@ def main():
                 )
             )
             result = cross_validate(model, data.paths, data.y, cv=cv, scoring=scoring)
-            summary[f"{mode}_median_srocc"] = float(np.median(result["test_srocc"]))
-            summary[f"{mode}_median_plcc"] = float(np.median(result["test_plcc"]))
+            medians = median_scores(result)
+            summary[f"{mode}_median_srocc"] = medians["test_srocc"]
+            summary[f"{mode}_median_plcc"] = medians["test_plcc"]
             print(
                 f"{mode:>6}: median SROCC {summary[f'{mode}_median_srocc']:.4f} "
                 f"PLCC {summary[f'{mode}_median_plcc']:.4f} (10 splits)",

@@ -19,6 +19,10 @@ measures such variants on the same tuned networks, without tuning again:
    deviations, the tuned features concatenated with the untuned ones, and
    the mean of a tuned and an untuned model's predictions.
 
+Split N is split N of the protocol's splits (``protocol.py``;
+``--random-state 1`` for the fresh ones), of the seed that ``finetune.py``
+tuned the saved models on.
+
 Run from the repository root::
 
     python benchmarks/tuned_features.py extract --models DIR --features F 0 2
@@ -33,9 +37,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from protocol import load_clive_dev
+from protocol import clive_dev_splits, load_clive_dev
 from sklearn.base import clone
-from sklearn.model_selection import ShuffleSplit
 
 from skdeepbiq import DeepBIQRegressor, default_regressor, load_model
 from skdeepbiq.metrics import plcc, srocc
@@ -120,10 +123,16 @@ def main(argv=None):
     parser.add_argument(
         "--untuned", action="store_true", help="extract the untuned network's too"
     )
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        default=0,
+        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
+    )
     args = parser.parse_intermixed_args(argv)
     data = load_clive_dev(args.data)
     paths, y = np.asarray(data.paths), np.asarray(data.y)
-    cv = list(ShuffleSplit(10, test_size=0.2, random_state=0).split(paths))
+    cv = clive_dev_splits(len(paths), random_state=args.random_state)
     args.features.mkdir(parents=True, exist_ok=True)
     if args.action == "evaluate":
         for split in args.splits:

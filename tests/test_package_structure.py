@@ -26,7 +26,7 @@ LAYERS = [
     ("skdeepbiq._finetuning",),
     ("skdeepbiq._featurizer", "skdeepbiq._pooling", "skdeepbiq._precomputed",
      "skdeepbiq._head", "skdeepbiq._training", "skdeepbiq._regressor",
-     "skdeepbiq._fingerprint", "skdeepbiq._maps"),
+     "skdeepbiq._fingerprint", "skdeepbiq._maps", "skdeepbiq._conformal"),
     ("skdeepbiq._models",),
     ("skdeepbiq._paper",),
     ("skdeepbiq.reproduce", "skdeepbiq.weights", "skdeepbiq.plotting",

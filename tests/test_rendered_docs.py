@@ -23,6 +23,7 @@ FRAGMENTS = [
     "accuracy_backbones.txt",
     "accuracy_finetuning.txt",
     "accuracy_ensembles.txt",
+    "intervals_table.txt",
     "your_photos_large.txt",
     "your_photos_scale.txt",
     "your_photos_busy.txt",

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.svm import LinearSVR
+from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine.backbones import resolve_weights
@@ -47,6 +48,11 @@ _SCALER_ARRAYS = ("scaler_mean", "scaler_scale", "scaler_n_samples_seen")
 #: The array of the training images' fingerprints (``training_fingerprints_``),
 #: absent from files saved before they were kept.
 _FINGERPRINTS = "training_fingerprints"
+
+#: The sorted conformity scores of a calibrated model (``calibration_``);
+#: their method, ``beta`` and source are in the config.
+_CALIBRATION = "calibration_scores"
+_CALIBRATION_PREDICTIONS = "calibration_predictions"
 
 __all__ = ["load_model", "save_model"]
 
@@ -137,7 +143,11 @@ def save_model(model, path, *, metadata=None):
         and its recipe. All the model's own parameters (``fusion``,
         ``pooling``, ``power``, ...) are kept, and the fingerprints of its
         training images (``training_fingerprints_``, 8 bytes an image; see
-        :func:`~skdeepbiq.training_overlap`).
+        :func:`~skdeepbiq.training_overlap`), and a calibrated model's
+        conformity scores and predictions (``calibration_``, 16 bytes a
+        calibration photo),
+        so that the loaded model's :meth:`~DeepBIQRegressor.predict_interval`
+        answers offline.
     path : str or path-like
         Output file; ``.npz`` is appended when missing (as numpy does).
     metadata : dict, default=None
@@ -186,10 +196,30 @@ def save_model(model, path, *, metadata=None):
     fingerprints = getattr(model, "training_fingerprints_", None)
     if fingerprints is not None:
         arrays[_FINGERPRINTS] = np.asarray(fingerprints, dtype=np.uint64)
+    calibration = getattr(model, "calibration_", None)
+    if calibration is not None:
+        arrays[_CALIBRATION] = np.asarray(calibration.scores, dtype=np.float64)
+        arrays[_CALIBRATION_PREDICTIONS] = np.asarray(
+            calibration.predictions, dtype=np.float64
+        )
+        config["calibration"] = {
+            key: calibration[key] for key in ("method", "beta", "source")
+        }
     if config["featurizer"].get("fine_tune") is not None:
         tuned = model.featurizer_.tuned_weights()
         arrays |= {_NETWORK_PREFIX + name: value for name, value in tuned.items()}
     return write_model_file(path, config, metadata, arrays)
+
+
+def _calibration(config: dict, arrays: dict):
+    """The saved ``calibration_`` (None in files of uncalibrated models)."""
+    if _CALIBRATION not in arrays:
+        return None
+    return Bunch(
+        scores=np.asarray(arrays[_CALIBRATION]),
+        predictions=np.asarray(arrays[_CALIBRATION_PREDICTIONS]),
+        **config["calibration"],
+    )
 
 
 def _scaling(path: str, config: dict, arrays: dict) -> dict:
@@ -325,5 +355,6 @@ def load_model(path, **runtime):
         featurizer=fitted_featurizer,
         regressor=regressor,
         training_fingerprints=arrays.get(_FINGERPRINTS),
+        calibration=_calibration(config, arrays),
         **(_scaling(path, config, arrays) if model.standardize else {}),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import os
 import sys
 
@@ -155,6 +156,19 @@ def viewing_scale(text: str) -> str | int:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not 'learned', 'native' or a positive number of pixels"
         ) from None
+
+
+def confidence_level(text: str) -> float:
+    """``--interval``: a probability strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a confidence strictly between 0 and 1, e.g. 0.9"
+        )
+    return value
 
 
 def weights(text: str) -> str | None:

@@ -16,27 +16,37 @@ METRIC_NAMES = ("PLCC", "SROCC", "KROCC", "RMSE", "MAE")
 # Scores and metrics ----------------------------------------------------------
 
 
-def write_scores(stream, paths, scores, failures, output_format: str) -> None:
+def write_scores(stream, paths, scores, failures, output_format: str, intervals=None):
     """One score per image as CSV (``path,score``) or a JSON list of records.
 
     An image of ``failures`` (index -> reason) gets an empty CSV score, or
-    ``"score": null`` and its ``"error"`` in JSON.
+    ``"score": null`` and its ``"error"`` in JSON. With ``intervals``
+    (n_images, 2), each row also has ``low`` and ``high``.
     """
+    names = ["score"] if intervals is None else ["score", "low", "high"]
+    values = [[float(score)] for score in scores]
+    if intervals is not None:
+        values = [[*row, float(low), float(high)] for row, (low, high) in
+                  zip(values, intervals, strict=True)]  # fmt: skip
     rows = [
-        (path, None if index in failures else float(score))
-        for index, (path, score) in enumerate(zip(paths, scores, strict=True))
+        (path, None if index in failures else row)
+        for index, (path, row) in enumerate(zip(paths, values, strict=True))
     ]
     if output_format == "json":
-        records = [{"path": path, "score": score} for path, score in rows]
+        records = [
+            {"path": path} | dict(zip(names, row or [None] * len(names), strict=True))
+            for path, row in rows
+        ]
         for index, reason in failures.items():
             records[index]["error"] = reason
         json.dump(records, stream, indent=1)
         stream.write("\n")
         return
     writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(["path", "score"])
-    for path, score in rows:
-        writer.writerow([path, "" if score is None else f"{score:#.4g}"])
+    writer.writerow(["path", *names])
+    for path, row in rows:
+        cells = [""] * len(names) if row is None else [f"{v:#.4g}" for v in row]
+        writer.writerow([path, *cells])
 
 
 def write_metrics(stream, n_images: int, results: dict, output_format: str) -> None:

@@ -156,12 +156,22 @@ def load_model_argument(spec: str, viewing_scale=None, **params):
 # Predictions -----------------------------------------------------------------
 
 
-def predict_with_failures(model, paths: list[str]):
-    """Scores of ``paths`` and the images that could not be scored.
+def predict_with_failures(model, paths: list[str], *, confidence=None):
+    """Scores of ``paths``, their intervals, and the images that could not be scored.
 
     ``model`` must have been loaded with ``on_error="nan"``. Each failure is
     reported on stderr with its path and reason, and each image enlarged
     more than twice to reach the crops gets a note with its size.
+
+    Parameters
+    ----------
+    model : DeepBIQRegressor
+        Fitted; calibrated when ``confidence`` is given.
+    paths : list of str
+        The images.
+    confidence : float, default=None
+        Also compute prediction intervals at this confidence, in the same
+        pass (:meth:`DeepBIQRegressor.predict_interval`).
 
     Returns
     -------
@@ -169,12 +179,19 @@ def predict_with_failures(model, paths: list[str]):
         NaN where an image could not be scored.
     failures : dict
         Index of each image that could not be scored -> the reason.
+    intervals : ndarray of shape (n_images, 2) or None
+        Lower and upper bounds with ``confidence``, else None.
     """
     from ..exceptions import SmallImageWarning, UnreadableImageWarning
 
+    intervals = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        scores = model.predict(paths)
+        if confidence is None:
+            scores = model.predict(paths)
+        else:  # the intervals are symmetric about the prediction
+            intervals = model.predict_interval(paths, confidence)
+            scores = intervals.mean(axis=1)
     failures = {}
     for warning in caught:
         if issubclass(warning.category, UnreadableImageWarning):
@@ -195,4 +212,14 @@ def predict_with_failures(model, paths: list[str]):
             failures[index] = "the model gives no finite score"
     for index, reason in sorted(failures.items()):
         print_error(f"{paths[index]}: {reason}")
-    return scores, failures
+    return scores, failures, intervals
+
+
+def check_calibrated(model, name: str, option: str) -> None:
+    """A usage error (exit 2) naming ``option`` when ``model`` has no calibration."""
+    if getattr(model, "calibration_", None) is None:
+        raise UsageError(
+            f"{option} needs a calibrated model, and {name} is not calibrated: "
+            "calibrate it in Python (DeepBIQRegressor.calibrate) and save it, or "
+            "use the pretrained model"
+        )

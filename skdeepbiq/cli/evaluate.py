@@ -9,6 +9,7 @@ import warnings
 from ._options import (
     add_runtime_options,
     add_viewing_scale_option,
+    confidence_level,
     print_error,
     print_warning,
     runtime_params,
@@ -22,7 +23,9 @@ DESCRIPTION = (
     "paths relative to the CSV) with MODEL and print n_images (the images "
     "scored), PLCC, SROCC, KROCC, RMSE and MAE against the manifest's scores. "
     "A warning on stderr counts the images MODEL was trained on, when it "
-    "keeps their fingerprints: its figures on them are no fair test."
+    "keeps their fingerprints: its figures on them are no fair test. A "
+    "calibrated model also gets the empirical coverage and mean width of its "
+    "prediction intervals (--interval, 0.9 by default)."
 )
 
 
@@ -36,6 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("text", "json"),
         default="text",
         help="output format (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=confidence_level,
+        default=0.9,
+        metavar="CONFIDENCE",
+        help="the confidence of the intervals whose coverage a calibrated model "
+        "reports (default: %(default)s)",
     )
     add_viewing_scale_option(parser)
     add_runtime_options(
@@ -63,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
         on_error="nan",
         **runtime_params(args),
     )
-    scores, failures = predict_with_failures(model, list(data.paths))
+    calibrated = getattr(model, "calibration_", None) is not None
+    scores, failures, intervals = predict_with_failures(
+        model, list(data.paths), confidence=args.interval if calibrated else None
+    )
     scored = np.isfinite(scores)
     if scored.sum() < 2:
         print_error("fewer than two images could be scored")
@@ -75,6 +89,12 @@ def run(args: argparse.Namespace) -> int:
             name: getattr(metrics, name.lower())(y_true, y_pred)
             for name in METRIC_NAMES
         }
+    if intervals is not None:
+        low, high = intervals[scored, 0], intervals[scored, 1]
+        results[f"coverage_{args.interval:g}"] = float(
+            np.mean((low <= y_true) & (y_true <= high))
+        )
+        results[f"mean_width_{args.interval:g}"] = float(np.mean(high - low))
     if getattr(model, "training_fingerprints_", None) is not None:
         n_seen = training_overlap(model, list(data.paths))
         if n_seen:

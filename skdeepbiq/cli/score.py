@@ -9,6 +9,7 @@ from ._options import (
     add_runtime_options,
     add_viewing_scale_option,
     check_output_file,
+    confidence_level,
     print_error,
     runtime_params,
 )
@@ -16,6 +17,7 @@ from ._output import check_maps_folder, check_maps_model, write_maps, write_scor
 from ._scoring import (
     DEFAULT_MODEL,
     NO_SUCH_FILE,
+    check_calibrated,
     expand_paths,
     load_model_argument,
     predict_with_failures,
@@ -50,6 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-f", "--format", choices=("csv", "json"), default="csv", help="output format"
     )
     parser.add_argument("-o", "--output", help="write here instead of stdout")
+    parser.add_argument(
+        "--interval",
+        type=confidence_level,
+        metavar="CONFIDENCE",
+        help="also give each score's prediction interval, columns low and high "
+        "(JSON fields), that holds the true score with this probability, e.g. "
+        "0.9; needs a calibrated model (the pretrained one is)",
+    )
     parser.add_argument(
         "-r", "--recursive", action="store_true", help="look into subfolders too"
     )
@@ -106,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         )
         check_maps_model(maps_model)
     scores = np.full(len(paths), np.nan)
+    bounds = None if args.interval is None else np.full((len(paths), 2), np.nan)
     failures = dict.fromkeys(sorted(missing), NO_SUCH_FILE)
     if present:
         model = load_model_argument(
@@ -114,15 +125,21 @@ def run(args: argparse.Namespace) -> int:
             on_error="nan",
             **runtime_params(args),
         )
-        scored, reasons = predict_with_failures(model, present)
+        if args.interval is not None:
+            check_calibrated(model, args.model, "--interval")
+        scored, reasons, intervals = predict_with_failures(
+            model, present, confidence=args.interval
+        )
         indices = [index for index in range(len(paths)) if index not in missing]
         scores[indices] = scored
+        if bounds is not None:
+            bounds[indices] = intervals
         failures |= {indices[index]: reason for index, reason in reasons.items()}
     if args.output is None:
-        write_scores(sys.stdout, paths, scores, failures, args.format)
+        write_scores(sys.stdout, paths, scores, failures, args.format, bounds)
     else:
         with open(args.output, "w", newline="", encoding="utf-8") as stream:
-            write_scores(stream, paths, scores, failures, args.format)
+            write_scores(stream, paths, scores, failures, args.format, bounds)
     if maps_model is not None:
         write_maps(maps_model, args.maps, paths, scores, failures, args.quiet)
     # a missing path is both a problem and a row with an empty score
