@@ -31,7 +31,7 @@ import json
 import time
 
 import numpy as np
-from protocol import load_clive_dev
+from protocol import add_random_state_option, load_clive_dev
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import cross_validate
 from sklearn.svm import SVR
@@ -196,12 +196,7 @@ def main():
     parser.add_argument("--views", default=None, help="only these views")
     parser.add_argument("--regressors", default="svr,ridge")
     parser.add_argument("--splits", type=int, default=10)
-    parser.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
-    )
+    add_random_state_option(parser)
     parser.add_argument("--speed-images", type=int, default=40)
     parser.add_argument("--out", default="accuracy_table.jsonl")
     parser.add_argument("--table", default=None, help="print this results file")

@@ -59,6 +59,29 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
+def write_arrays(model, new_arrays: dict, output=None) -> None:
+    """Write ``new_arrays`` as a model file in place of ``model`` (or to ``output``).
+
+    The new file is written beside the target, checked array by array, and
+    only then moved over it, with ``model``'s permissions.
+    """
+    output = os.fspath(output or model)
+    folder = os.path.dirname(os.path.abspath(output))
+    handle, temporary = tempfile.mkstemp(suffix=".npz", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **new_arrays)
+        os.chmod(temporary, stat.S_IMODE(os.stat(model).st_mode))
+        with np.load(temporary, allow_pickle=False) as written:
+            assert list(written.files) == list(new_arrays), "arrays missing"
+            for name, values in new_arrays.items():
+                assert _same(written[name], values), f"array {name} changed"
+        os.replace(temporary, output)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
 def add_fingerprints(model, manifest, output=None, force=False) -> np.ndarray:
     """Write ``model`` with the fingerprints of ``manifest``'s images to ``output``.
 
@@ -79,22 +102,7 @@ def add_fingerprints(model, manifest, output=None, force=False) -> np.ndarray:
     fingerprints = fingerprint_images(paths)
     if len(np.unique(fingerprints)) != len(fingerprints):
         print(f"note: {manifest} lists some files twice (same bytes)", file=sys.stderr)
-    new_arrays = {**arrays, FINGERPRINTS: fingerprints}
-    output = os.fspath(output or model)
-    folder = os.path.dirname(os.path.abspath(output))
-    handle, temporary = tempfile.mkstemp(suffix=".npz", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **new_arrays)
-        os.chmod(temporary, stat.S_IMODE(os.stat(model).st_mode))
-        with np.load(temporary, allow_pickle=False) as written:
-            assert list(written.files) == list(new_arrays), "arrays missing"
-            for name, values in new_arrays.items():
-                assert _same(written[name], values), f"array {name} changed"
-        os.replace(temporary, output)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_arrays(model, {**arrays, FINGERPRINTS: fingerprints}, output)
     return fingerprints
 
 

@@ -31,12 +31,11 @@ import argparse
 import json
 import math
 import os
-import stat
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+from add_training_fingerprints import write_arrays
 from protocol import clive_dev_splits, load_clive_dev
 
 from skdeepbiq import load_model
@@ -59,10 +58,6 @@ def logged_predictions(log: Path, n_images: int, random_state: int):
         indices.append(test)
         predictions.append(row["fine_tuned_predictions"])
     return np.concatenate(indices), np.concatenate(predictions)
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
 def main(argv=None) -> int:
@@ -101,22 +96,9 @@ def main(argv=None) -> int:
         PREDICTIONS: np.asarray(calibration.predictions, dtype=np.float64),
     }
     output = os.fspath(args.output or args.model)
-    handle, temporary = tempfile.mkstemp(
-        suffix=".npz", dir=os.path.dirname(os.path.abspath(output))
-    )
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **new_arrays)
-        os.chmod(temporary, stat.S_IMODE(os.stat(args.model).st_mode))
-        with np.load(temporary, allow_pickle=False) as written:
-            for name, values in new_arrays.items():
-                assert _same(written[name], values), f"array {name} changed"
-        os.replace(temporary, output)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    write_arrays(args.model, new_arrays, output)
     reloaded = load_model(output, device="cpu").calibration_
-    assert _same(reloaded.scores, np.asarray(calibration.scores, dtype=np.float64))
+    assert np.array_equal(reloaded.scores, calibration.scores)
     scores = np.sort(reloaded.scores)
     widths = {  # the ceil((n + 1) * level)-th smallest error
         level: scores[math.ceil((len(scores) + 1) * level) - 1]

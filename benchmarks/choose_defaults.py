@@ -16,7 +16,7 @@ Run::
 import argparse
 import json
 
-from protocol import load_clive_dev
+from protocol import add_random_state_option, load_clive_dev
 from sklearn.model_selection import cross_validate
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_regressor
@@ -30,12 +30,7 @@ def main():
     parser.add_argument("--cache", default=None, help="feature cache folder")
     parser.add_argument("--C", default="1e-5,3e-5,1e-4,3e-4,1e-3", help="values of C")
     parser.add_argument("--power", default="1.0,0.5,0.25", help="values of power")
-    parser.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
-    )
+    add_random_state_option(parser)
     args = parser.parse_args()
 
     data = load_clive_dev(args.data)

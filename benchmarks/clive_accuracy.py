@@ -40,7 +40,12 @@ import argparse
 import time
 
 import numpy as np
-from protocol import clive_dev_splits, figures, load_clive_dev, record
+from protocol import (
+    clive_dev_splits,
+    figures,
+    load_clive_dev,
+    record,
+)
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
 

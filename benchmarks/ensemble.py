@@ -42,7 +42,13 @@ import time
 
 import numpy as np
 from accuracy_table import FEATURES, REGRESSORS, crop_features, view
-from protocol import clive_dev_splits, figures, load_clive_dev, medians
+from protocol import (
+    add_random_state_option,
+    clive_dev_splits,
+    figures,
+    load_clive_dev,
+    medians,
+)
 from sklearn.ensemble import VotingRegressor
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
@@ -122,12 +128,7 @@ def main():
         "--tuned", action="append", default=[], help="NAME=LOG[+LOG...]"
     )
     parser.add_argument("--out", default="ensemble.jsonl")
-    parser.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
-    )
+    add_random_state_option(parser)
     parser.add_argument(
         "--fit-time", action="store_true", help="time one fit on all photos"
     )

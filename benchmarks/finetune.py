@@ -50,7 +50,7 @@ import time
 
 import numpy as np
 import torch
-from protocol import clive_dev_splits, load_clive_dev, record
+from protocol import add_random_state_option, clive_dev_splits, load_clive_dev, record
 from sklearn.base import clone
 
 from skdeepbiq import (
@@ -117,12 +117,7 @@ def main():
     parser.add_argument(
         "--first-split", type=int, default=0, help="skip the splits before this one"
     )
-    parser.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
-    )
+    add_random_state_option(parser)
     parser.add_argument(
         "--results",
         metavar="FILE",

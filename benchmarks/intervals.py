@@ -39,7 +39,14 @@ import argparse
 import time
 
 import numpy as np
-from protocol import clive_dev_splits, figures, load_clive_dev, record
+from protocol import (
+    add_random_state_option,
+    clive_dev_splits,
+    column_medians,
+    figures,
+    load_clive_dev,
+    record,
+)
 from scipy.stats import spearmanr
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold
@@ -173,7 +180,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="clive-dev folder")
     parser.add_argument("--cache", default=None, help="feature cache folder")
-    parser.add_argument("--random-state", type=int, nargs="+", default=[0, 1])
+    add_random_state_option(parser, several=True)
     parser.add_argument("--results", default="intervals.jsonl")
     parser.add_argument(
         "--recipe-log", help="finetune.py's log of the shipped recipe's splits"
@@ -184,11 +191,7 @@ def main():
         mos = np.asarray(data.y, dtype=float)
         for seed in args.random_state:
             rows = recipe_rows(args.recipe_log, mos, seed)
-            medians = {
-                key: float(np.median([row[key] for row in rows]))
-                for key in rows[0]
-                if key != "split"
-            }
+            medians = column_medians(rows)
             from pathlib import Path
 
             record(
@@ -252,11 +255,7 @@ def main():
                 + f"; mos_std SROCC {row['mos_std_srocc']:.3f}",
                 flush=True,
             )
-        medians = {
-            key: float(np.median([row[key] for row in rows if row[key] is not None]))
-            for key in rows[0]
-            if key != "split"
-        }
+        medians = column_medians(rows)
         record(
             args.results,
             benchmark="intervals",

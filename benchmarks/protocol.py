@@ -88,6 +88,20 @@ def append_jsonl(path, record) -> None:
         stream.write(json.dumps(record) + "\n")
 
 
+def add_random_state_option(parser, *, several=False) -> None:
+    """``--random-state``: the splits' seed, 0 the choice splits, 1 the fresh ones.
+
+    With ``several``, one or more seeds (default: both).
+    """
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        nargs="+" if several else None,
+        default=[0, 1] if several else 0,
+        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
+    )
+
+
 def clive_dev_splits(n_images, random_state=0, n_splits=10):
     """The protocol's (train, test) index pairs over ``n_images`` photos.
 
@@ -120,6 +134,17 @@ def medians(per_split) -> dict:
     return median_scores(
         [{key: split[key] for key in _metrics() if key in split} for split in per_split]
     )
+
+
+def column_medians(per_split) -> dict:
+    """The median of every entry of the splits' rows but ``split`` (None left out)."""
+    import numpy as np
+
+    return {
+        key: float(np.median([row[key] for row in per_split if row[key] is not None]))
+        for key in per_split[0]
+        if key != "split"
+    }
 
 
 def record(results_file, *, benchmark, configuration, random_state, per_split,

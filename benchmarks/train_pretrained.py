@@ -50,6 +50,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from protocol import add_random_state_option
 from sklearn.model_selection import cross_validate
 
 from skdeepbiq import (
@@ -92,12 +93,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="images to score with the trained model (default: %(default)s)",
     )
     parser.add_argument("--device", default="auto")
-    parser.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
-    )
+    add_random_state_option(parser)
     parser.add_argument(
         "--fine-tune",
         action="store_true",

@@ -20,7 +20,7 @@ import argparse
 import json
 import time
 
-from protocol import load_clive_dev
+from protocol import add_random_state_option, load_clive_dev
 from sklearn.model_selection import cross_validate
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_featurizer
@@ -45,12 +45,7 @@ def main():
     parser.add_argument("--speed-images", type=int, default=24)
     parser.add_argument("--n-crops", type=int, default=25)
     parser.add_argument("--skip-accuracy", action="store_true")
-    parser.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
-    )
+    add_random_state_option(parser)
     args = parser.parse_args()
 
     data = load_clive_dev(args.data)

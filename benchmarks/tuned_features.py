@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from protocol import clive_dev_splits, load_clive_dev
+from protocol import add_random_state_option, clive_dev_splits, load_clive_dev
 from sklearn.base import clone
 
 from skdeepbiq import DeepBIQRegressor, default_regressor, load_model
@@ -123,12 +123,7 @@ def main(argv=None):
     parser.add_argument(
         "--untuned", action="store_true", help="extract the untuned network's too"
     )
-    parser.add_argument(
-        "--random-state",
-        type=int,
-        default=0,
-        help="the splits' seed: 0 the choice splits, 1 the fresh ones",
-    )
+    add_random_state_option(parser)
     args = parser.parse_intermixed_args(argv)
     data = load_clive_dev(args.data)
     paths, y = np.asarray(data.paths), np.asarray(data.y)
