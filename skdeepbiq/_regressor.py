@@ -1,6 +1,11 @@
 """DeepBIQRegressor: crop features -> SVR -> pooled quality score per image.
 
-The module also holds the regressor's defaults. ``DeepBIQRegressor(
+The module holds the whole regressor, top to bottom: its defaults, the
+class, then the functions that build and score its head (scikit-learn's
+estimators after the featurizer) and that check its training data; the
+torch engine it calls is in ``_engine/``.
+
+The defaults. ``DeepBIQRegressor(
 featurizer=None, regressor=None)`` stands for :func:`default_featurizer` and
 :func:`default_regressor`, which depend on ``fine_tune``. As in
 :class:`~sklearn.compose.TransformedTargetRegressor`, None is resolved in
@@ -14,35 +19,36 @@ featurizer=default_featurizer(memory="cache/"))``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from numbers import Real
 
+import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import check_cv
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVR
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._conformal import crop_spread, intervals, make_calibration
-from ._engine.images import check_images
+from ._engine.images import check_images, check_readable, image_description
 from ._featurizer import CNNCropFeaturizer
-from ._finetuning.recipe import FineTuning
+from ._finetuning.recipe import FineTuning, check_fine_tuning
 from ._fingerprint import fingerprint_images
-from ._head import (
-    crop_score_bunches,
-    fitted_scaler,
-    frozen_head,
-    make_head,
-    score_crops,
-    score_rows,
-    unfrozen,
-)
-from ._pooling import POOLINGS, pool_crop_scores
+from ._pooling import POOLINGS, CropPooler, pool_crop_scores
 from ._precomputed import PrecomputedCropFeatures
-from ._training import featurizer_to_fit, training_features
-from .exceptions import UnreadableImageWarning
+from .exceptions import (
+    ImageFailure,
+    ImageReadError,
+    UnreadableImageWarning,
+    format_failures,
+)
 
 __all__ = [
     "DEFAULT_C",
@@ -826,3 +832,474 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         # The default C suits standardised CNN features, not every toy problem.
         tags.regressor_tags.poor_score = True
         return tags
+
+
+# The head --------------------------------------------------------------------
+# The head of DeepBIQRegressor: scikit-learn's estimators after the featurizer.
+#
+# Between the crop features and the scores, a :class:`DeepBIQRegressor` runs
+# one scikit-learn estimator, its head::
+#
+#     TransformedTargetRegressor(           # target scaling
+#         Pipeline([
+#             ("power", FunctionTransformer(signed_power)),  # power normalisation
+#             ("pool", CropPooler(n_crops, pooling)),        # feature fusion only
+#             ("scale", StandardScaler()),                   # feature scaling
+#             ("regressor", LinearSVR(...)),
+#         ]),
+#         transformer=StandardScaler(),
+#     )
+#
+# ``make_head`` builds it unfitted; ``frozen_head`` builds a fitted one from
+# parts fitted elsewhere (a model read from a file), and ``fitted_scaler`` a
+# fitted :class:`~sklearn.preprocessing.StandardScaler` from its statistics.
+# ``score_rows``, ``score_crops`` and ``crop_score_bunches`` score feature
+# rows, NaN rows included; ``unfrozen`` unwraps a frozen part, so that the
+# regressor's ``regressor_``, ``scaler_``, ``y_mean_`` and ``y_scale_`` read
+# the fitted parts of its ``head_``.
+
+
+def signed_power(features: np.ndarray, power: float) -> np.ndarray:
+    """Power normalisation ``sign(x) * |x| ** power`` of each feature.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_rows, n_features)
+        Crop or image features.
+    power : float
+        The exponent; 1.0 returns ``features`` unchanged.
+
+    Returns
+    -------
+    normalised : ndarray of shape (n_rows, n_features)
+        Same dtype as ``features``.
+    """
+    if power == 1.0:
+        return features
+    return np.sign(features) * np.abs(features) ** power
+
+
+def make_head(
+    regressor,
+    *,
+    power: float,
+    n_crops: int | None = None,
+    pooling: str = "mean",
+    scaler=None,
+    target_scaler=None,
+) -> TransformedTargetRegressor:
+    """The unfitted head: power, pooling, scaling, regressor, target scaling.
+
+    Parameters
+    ----------
+    regressor : regressor
+        The last step, e.g. a ``LinearSVR``.
+    power : float
+        Exponent of :func:`signed_power`.
+    n_crops : int, default=None
+        Crops per row to pool with a :class:`CropPooler` (feature fusion);
+        None for no pooling step (prediction fusion and concatenation).
+    pooling : {"mean", "min", "max"}, default="mean"
+        The pooler's reduction.
+    scaler : transformer, default=None
+        The feature scaling step; None for none.
+    target_scaler : transformer, default=None
+        Transformer of the target; None for none (identity).
+
+    Returns
+    -------
+    head : TransformedTargetRegressor
+        Wrapping ``Pipeline([("power", ...), ("pool", ...), ("scale", ...),
+        ("regressor", regressor)])``.
+    """
+    power_step = FunctionTransformer(
+        signed_power, kw_args={"power": power}, feature_names_out="one-to-one"
+    )
+    steps = [("power", power_step)]
+    if n_crops is not None:
+        steps.append(("pool", CropPooler(n_crops=n_crops, pooling=pooling)))
+    steps.append(("scale", "passthrough" if scaler is None else scaler))
+    steps.append(("regressor", regressor))
+    return TransformedTargetRegressor(Pipeline(steps), transformer=target_scaler)
+
+
+def fitted_scaler(mean, scale, n_samples_seen=1) -> StandardScaler:
+    """A fitted StandardScaler with the given statistics.
+
+    Parameters
+    ----------
+    mean, scale : array-like of shape (n_features,)
+        Its ``mean_`` and ``scale_``.
+    n_samples_seen : int or array-like of shape (n_features,), default=1
+        Its ``n_samples_seen_`` (it does not change what it computes).
+
+    Returns
+    -------
+    scaler : StandardScaler
+        ``transform`` gives ``(X - mean) / scale``.
+    """
+    scaler = StandardScaler()
+    scaler.mean_ = np.asarray(mean, dtype=np.float64)
+    scaler.scale_ = np.asarray(scale, dtype=np.float64)
+    scaler.var_ = scaler.scale_**2
+    scaler.n_samples_seen_ = n_samples_seen
+    scaler.n_features_in_ = len(scaler.mean_)
+    return scaler
+
+
+class FrozenTarget(FrozenEstimator):
+    """A frozen target transformer: TransformedTargetRegressor fits it on y alone."""
+
+    def fit(self, X, y=None, *args, **kwargs):
+        """No-op (see :class:`~sklearn.frozen.FrozenEstimator`).
+
+        Parameters
+        ----------
+        X : array-like
+            Ignored (the target, for a target transformer).
+        y : None
+            Ignored.
+        *args, **kwargs
+            Ignored.
+
+        Returns
+        -------
+        self : FrozenTarget
+            This estimator.
+        """
+        return super().fit(X, y, *args, **kwargs)
+
+
+def frozen_head(
+    regressor, *, scaler=None, target_scaler=None, **steps
+) -> TransformedTargetRegressor:
+    """A fitted head made of fitted parts, which are frozen.
+
+    The parts keep what they learnt: ``regressor`` and ``scaler`` are wrapped
+    in :class:`~sklearn.frozen.FrozenEstimator`, ``target_scaler`` in
+    :class:`FrozenTarget`; the stateless steps (power, pooling) are fitted on
+    one placeholder row.
+
+    Parameters
+    ----------
+    regressor : regressor
+        Fitted; ``n_features_in_`` gives the width of its rows.
+    scaler, target_scaler : StandardScaler or None, default=None
+        Fitted scalers, or None for none.
+    **steps
+        ``power``, ``n_crops`` and ``pooling``, as for :func:`make_head`.
+
+    Returns
+    -------
+    head : TransformedTargetRegressor
+        Fitted: ``predict`` works at once.
+    """
+    head = make_head(
+        FrozenEstimator(regressor),
+        scaler=None if scaler is None else FrozenEstimator(scaler),
+        target_scaler=None if target_scaler is None else FrozenTarget(target_scaler),
+        **steps,
+    )
+    width = regressor.n_features_in_ * (steps.get("n_crops") or 1)
+    return head.fit(np.zeros((1, width)), np.zeros(1))
+
+
+def score_rows(head, rows: np.ndarray) -> np.ndarray:
+    """The head's scores of ``rows``; NaN for rows with non-finite features.
+
+    Parameters
+    ----------
+    head : TransformedTargetRegressor
+        Fitted.
+    rows : ndarray of shape (n_rows, n_features)
+        Feature rows, some of them NaN (unreadable images).
+
+    Returns
+    -------
+    scores : ndarray of shape (n_rows,)
+        float64.
+    """
+    finite = np.isfinite(rows).all(axis=1)
+    scores = np.full(len(rows), np.nan)
+    if finite.any():
+        scores[finite] = head.predict(rows[finite])
+    return scores
+
+
+def score_crops(head, n_crops: int, features: np.ndarray) -> np.ndarray:
+    """The head's score of each crop of the featurizer's rows.
+
+    Parameters
+    ----------
+    head : TransformedTargetRegressor
+        Fitted on crop rows (prediction fusion).
+    n_crops : int
+        Crops per row of ``features``.
+    features : ndarray of shape (n_images, n_crops * n_features)
+        Crop features, crop after crop.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_images, n_crops)
+        NaN for crops with non-finite features.
+    """
+    rows = features.reshape(len(features) * n_crops, -1)
+    return score_rows(head, rows).reshape(len(features), n_crops)
+
+
+def crop_score_bunches(head, extracted, *, n_crops: int, pooling: str) -> list:
+    """Per image: its crops' boxes and scores, their pooled score, its size.
+
+    Parameters
+    ----------
+    head : TransformedTargetRegressor
+        Fitted on crop rows (prediction fusion).
+    extracted : Bunch
+        What :meth:`CNNCropFeaturizer.extract` returns with
+        ``return_boxes=True``: ``features`` as rows of ``n_crops`` crops, or
+        (dense grid) a list of (n_crops_i, n_features) arrays, None for
+        unreadable images; ``boxes`` and ``shapes`` of each image.
+    n_crops : int
+        Crops per row of an array of ``features``.
+    pooling : {"mean", "min", "max"}
+        Reduction of an image's crop scores.
+
+    Returns
+    -------
+    crops : list of Bunch
+        ``boxes`` (n_crops_i, 4), ``scores`` (n_crops_i,), ``score`` (float,
+        NaN without scores) and ``shape`` ((height, width), or None).
+    """
+    features = extracted.features
+    if isinstance(features, np.ndarray):
+        scores = list(score_crops(head, n_crops, features))
+    else:  # a dense grid: crop counts differ between images
+        counts = [0 if crops is None else len(crops) for crops in features]
+        rows = [crops for crops in features if crops is not None]
+        flat = score_rows(head, np.concatenate(rows)) if rows else np.empty(0)
+        scores = np.split(flat, np.cumsum(counts)[:-1])
+    return [
+        Bunch(
+            boxes=np.empty((0, 4)) if boxes is None else boxes,
+            scores=image_scores,
+            score=float(pool_crop_scores(image_scores[None], pooling)[0])
+            if len(image_scores)
+            else np.nan,
+            shape=shape,
+        )
+        for boxes, image_scores, shape in zip(
+            extracted.boxes, scores, extracted.shapes, strict=True
+        )
+    ]
+
+
+def unfrozen(estimator):
+    """The estimator inside a FrozenEstimator, or ``estimator`` itself."""
+    if isinstance(estimator, FrozenEstimator):
+        return estimator.estimator
+    return estimator
+
+
+# Training data ---------------------------------------------------------------
+# What a DeepBIQRegressor learns from: readable images, finite features, scores.
+#
+# ``fit`` refuses unreadable images (and feature rows that are not finite)
+# with one :class:`~skdeepbiq.exceptions.ImageReadError` naming each, raised
+# before the network runs whenever the problem shows without decoding; with
+# ``skip_unreadable=True`` it leaves them out with one
+# :class:`~skdeepbiq.exceptions.UnreadableImageWarning`.
+
+
+def featurizer_to_fit(featurizer, fine_tune):
+    """A clone of the regressor's ``featurizer``, given its ``fine_tune``.
+
+    Parameters
+    ----------
+    featurizer : transformer or "precomputed"
+        The regressor's featurizer, its default already in place of None
+        (:func:`~skdeepbiq.default_featurizer`).
+    fine_tune : bool, FineTuning or None
+        The regressor's ``fine_tune``: None leaves the featurizer's own
+        setting; otherwise it is checked (:func:`check_fine_tuning`) and
+        becomes the clone's ``fine_tune``, and a featurizer whose own
+        ``fine_tune`` gives another recipe is an error (True and
+        ``FineTuning()`` are the same recipe, as are None and False).
+
+    Returns
+    -------
+    featurizer : transformer
+        Unfitted; :class:`PrecomputedCropFeatures` for ``"precomputed"``.
+    """
+    if fine_tune is not None:
+        recipe = check_fine_tuning(fine_tune)  # a bad recipe fails here, at once
+        if not isinstance(featurizer, CNNCropFeaturizer):
+            raise ValueError(
+                f"fine_tune needs a CNNCropFeaturizer; got featurizer={featurizer!r}"
+            )
+    if isinstance(featurizer, str):  # "precomputed"
+        return PrecomputedCropFeatures()
+    featurizer = clone(featurizer)
+    if fine_tune is None:
+        return featurizer
+    own = featurizer.get_params()["fine_tune"]
+    if own is not None and _fingerprint(check_fine_tuning(own)) != _fingerprint(recipe):
+        raise ValueError(
+            f"fine_tune is set both on DeepBIQRegressor (fine_tune={fine_tune!r}) "
+            f"and on its featurizer (featurizer__fine_tune={own!r}), to different "
+            "recipes: set only one of them"
+        )
+    return featurizer.set_params(fine_tune=clone(fine_tune, safe=False))
+
+
+def _fingerprint(value) -> str:
+    """A hash of a recipe, equal for equal parameters."""
+    return joblib.hash(clone(value, safe=False))
+
+
+def check_scores(y, n_images: int) -> np.ndarray:
+    """``y`` as a finite float vector with one score per image.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_images,)
+        Quality scores.
+    n_images : int
+        Number of images of ``X``.
+
+    Returns
+    -------
+    y : ndarray of shape (n_images,)
+        float64.
+    """
+    if y is None:
+        raise ValueError(
+            "y is required: one quality score per image (DeepBIQRegressor "
+            "requires y to be passed, but the target y is None)"
+        )
+    try:
+        y = column_or_1d(np.asarray(y, dtype=np.float64), warn=True)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"y must be a 1-D array of numbers: {error}") from error
+    if len(y) != n_images:
+        raise ValueError(f"y has {len(y)} scores but X has {n_images} images")
+    bad = np.flatnonzero(~np.isfinite(y))
+    if len(bad):
+        kind = "NaN" if np.isnan(y[bad[0]]) else "infinity"
+        raise ValueError(
+            f"Input y contains {kind}: y must be finite; y[{bad[0]}] = {y[bad[0]]} "
+            f"({len(bad)} non-finite value(s) at indices {bad[:10].tolist()})"
+        )
+    return y
+
+
+def training_features(
+    featurizer, X, y, *, skip_unreadable: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit ``featurizer``; the feature rows and scores of the usable images.
+
+    Parameters
+    ----------
+    featurizer : transformer
+        Unfitted: a :class:`CNNCropFeaturizer` (its ``extract`` reports
+        unreadable images), :class:`PrecomputedCropFeatures`, or any
+        transformer of images.
+    X : sequence of images, or array of crop features
+        As given to the regressor's ``fit``.
+    y : array-like of shape (n_images,)
+        Quality scores, checked here.
+    skip_unreadable : bool
+        Leave unusable images out with a warning instead of raising.
+
+    Returns
+    -------
+    features : ndarray of shape (n_usable, n_features)
+        Finite feature rows of the usable images.
+    y : ndarray of shape (n_usable,)
+        Their scores.
+    """
+    if isinstance(featurizer, PrecomputedCropFeatures):
+        features = featurizer.fit_transform(X)
+        y = check_scores(y, len(features))
+        kept = list(range(len(features)))
+
+        def row(index: int) -> np.ndarray:  # described by its shape, as images are
+            return np.asarray(X)[index]
+
+        return _usable(features, y, [], [], kept, row, skip_unreadable)
+    images = check_images(X)
+    y = check_scores(y, len(images))
+    failures = check_readable(images)
+    if failures and not skip_unreadable:
+        raise ImageReadError.from_failures(
+            failures,
+            context=" (checked before running the network; use "
+            "skip_unreadable=True to leave them out)",
+        )
+    failed = {failure.index for failure in failures}
+    kept = [index for index in range(len(images)) if index not in failed]
+    if not kept:
+        _refuse_all(failures)
+    kept_images = [images[index] for index in kept]
+    if isinstance(featurizer, CNNCropFeaturizer):
+        featurizer.fit(kept_images, y[kept])
+        on_error = "nan" if skip_unreadable else "raise"
+        result = featurizer.extract(kept_images, on_error=on_error)
+        features, late = result.features, result.failures
+    else:
+        features = np.asarray(featurizer.fit_transform(kept_images, y[kept]))
+        late = []
+    late = [ImageFailure(kept[f.index], f.description, f.reason) for f in late]
+    return _usable(
+        features, y, failures, late, kept, images.__getitem__, skip_unreadable
+    )
+
+
+def _usable(
+    features: np.ndarray,
+    y: np.ndarray,
+    failures: list[ImageFailure],
+    late: list[ImageFailure],
+    kept: list[int],
+    image: Callable[[int], object],
+    skip_unreadable: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``features`` (of images ``kept``) that are finite, and their scores.
+
+    ``failures`` were found before featurizing, ``late`` while featurizing;
+    rows that are not finite are added to ``late``; all of them raise, or
+    are skipped with one warning.
+    """
+    late_indices = {failure.index for failure in late}
+    for position in np.flatnonzero(~np.isfinite(features).all(axis=1)).tolist():
+        if kept[position] not in late_indices:
+            description = image_description(image(kept[position]))
+            reason = "its features are not finite (NaN or inf)"
+            late.append(ImageFailure(kept[position], description, reason))
+    if late and not skip_unreadable:
+        raise ImageReadError.from_failures(
+            sorted(late), context=" (use skip_unreadable=True to leave them out)"
+        )
+    n_images = len(y)
+    failures = sorted(failures + late)
+    if len(failures) == n_images:
+        _refuse_all(failures)
+    if failures:
+        warnings.warn(
+            UnreadableImageWarning(
+                f"fit skipped {len(failures)} of {n_images} images that "
+                "could not be read:\n" + format_failures(failures),
+                failures,
+            ),
+            stacklevel=4,
+        )
+    late_indices = {failure.index for failure in late}
+    usable = np.array([index not in late_indices for index in kept], dtype=bool)
+    return features[usable], y[kept][usable]
+
+
+def _refuse_all(failures: list[ImageFailure]):
+    raise ImageReadError(
+        f"none of the {len(failures)} images can be read:\n"
+        + format_failures(failures),
+        failures,
+    )

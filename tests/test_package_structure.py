@@ -25,7 +25,7 @@ LAYERS = [
      "skdeepbiq.datasets"),
     ("skdeepbiq._finetuning",),
     ("skdeepbiq._featurizer", "skdeepbiq._pooling", "skdeepbiq._precomputed",
-     "skdeepbiq._head", "skdeepbiq._training", "skdeepbiq._regressor",
+     "skdeepbiq._regressor",
      "skdeepbiq._fingerprint", "skdeepbiq._maps", "skdeepbiq._conformal"),
     ("skdeepbiq._models",),
     ("skdeepbiq._paper",),

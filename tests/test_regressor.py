@@ -27,8 +27,7 @@ from skdeepbiq import (
     default_featurizer,
     default_regressor,
 )
-from skdeepbiq._regressor import DEFAULT_C, TUNED_C
-from skdeepbiq._training import featurizer_to_fit
+from skdeepbiq._regressor import DEFAULT_C, TUNED_C, featurizer_to_fit
 from skdeepbiq.exceptions import UnreadableImageWarning
 
 from .conftest import GOLDEN_RTOL, LIVELY, make_images

@@ -78,15 +78,15 @@ def load_pretrained(name=DEFAULT_PRETRAINED, **runtime):
     ``"clive-efficientnet_lite2"`` is :class:`DeepBIQRegressor` with its
     default parameters and ``fine_tune=True`` (EfficientNet-Lite2 with its
     ImageNet weights, its blocks from the first stride-16 layer on
-    fine-tuned; the mean of each stage's output over 10 random 224-px crops,
-    standardised, a linear SVR, mean of the crop scores),
-    tuned and trained on 812
-    photographs of the LIVE In the Wild Image Quality Challenge Database
-    (D. Ghadiyaram and A. C. Bovik, 2015; see
-    ``skdeepbiq/data/LIVE_COPYRIGHT_README.txt``). Scores are on CLIVE's MOS
-    scale (0-100, higher is better). Its median SROCC over 10 random 80/20
-    splits of those photos is in ``model_metadata(name)["accuracy"]`` and in
-    ``skdeepbiq/data/README.md``.
+    fine-tuned; the mean of each stage's output over 25 random 224-px crops,
+    each a window of the frozen trunk's maps, standardised, a linear SVR,
+    mean of the crop scores), tuned and trained on 812 photographs of the
+    LIVE In the Wild Image Quality Challenge Database (D. Ghadiyaram and
+    A. C. Bovik, 2015; see ``skdeepbiq/data/LIVE_COPYRIGHT_README.txt``).
+    Scores are on CLIVE's MOS scale (0-100, higher is better). It is
+    calibrated: :meth:`~DeepBIQRegressor.predict_interval` gives each score
+    its interval. Its accuracy is in ``skdeepbiq/data/README.md`` and on the
+    user guide's accuracy page.
 
     Parameters
     ----------
