@@ -13,25 +13,28 @@ separately, on the first ``--speed-images`` photos without any cache: images
 and crops per second of the featurizer's ``transform``, and the mean time of
 one regressor fit.
 
-Each result is one JSON line appended to ``--out`` (a scored line records
-its ``random_state``); ``--table`` prints the Markdown (or reST) table of a
-results file, the last line of each view and regressor whatever its seed.
-The results of the last run are kept in
-``benchmarks/results/accuracy_table.jsonl``.
+Each result is one JSON line appended to ``benchmarks/results/<--out>``
+(default ``accuracy_table.jsonl``; an absolute path is used as it is), with
+its provenance: date, git commit, machine, device (a scored line also
+records its ``random_state``). ``--table PATH`` prints the Markdown (or
+reST) table of a results file, the last line of each view and regressor
+whatever its seed: PATH as given when that file exists, else
+``benchmarks/results/PATH``.
 
 Run::
 
     python benchmarks/accuracy_table.py --cache ~/.cache/skdeepbiq \\
-        --features penultimate,stages --regressors svr,ridge --out results.jsonl
-    python benchmarks/accuracy_table.py --table results.jsonl
+        --features penultimate,stages --regressors svr,ridge
+    python benchmarks/accuracy_table.py --table accuracy_table.jsonl
 """
 
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
-from protocol import add_random_state_option, load_clive_dev
+from protocol import RESULTS, add_random_state_option, append_result, load_clive_dev
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import cross_validate
 from sklearn.svm import SVR
@@ -148,13 +151,19 @@ HEADER = ("features", "regressor", "SROCC", "PLCC", "KROCC", "RMSE", "images/s",
           "crops/s", "fit 812 (min)")  # fmt: skip
 
 
+def results_file(path):
+    """``path`` as given when it exists, else ``benchmarks/results/<path>``."""
+    return path if Path(path).exists() else RESULTS / path
+
+
 def table_rows(path):
     """One row per (view, regressor), speed from the speed-only rows; last wins.
 
-    The fit time on clive-dev's 812 photos is estimated from the speed and
-    the mean regressor fit of a split.
+    ``path``: see :func:`results_file`. The fit time on clive-dev's 812
+    photos is estimated from the speed and the mean regressor fit of a split.
     """
-    rows = [json.loads(line) for line in open(path) if line.strip()]
+    with open(results_file(path), encoding="utf-8") as stream:
+        rows = [json.loads(line) for line in stream if line.strip()]
     speeds = {row["features"]: row for row in rows if "features" in row}
     view_features = {
         view: name for name, (_, views) in FEATURES.items() for view in views
@@ -198,8 +207,18 @@ def main():
     parser.add_argument("--splits", type=int, default=10)
     add_random_state_option(parser)
     parser.add_argument("--speed-images", type=int, default=40)
-    parser.add_argument("--out", default="accuracy_table.jsonl")
-    parser.add_argument("--table", default=None, help="print this results file")
+    parser.add_argument(
+        "--out",
+        default="accuracy_table.jsonl",
+        help="append the results to benchmarks/results/OUT (an absolute path as it is)",
+    )
+    parser.add_argument(
+        "--table",
+        default=None,
+        metavar="PATH",
+        help="print the table of this results file (PATH as given when it "
+        "exists, else benchmarks/results/PATH)",
+    )
     parser.add_argument("--style", default="markdown", choices=["markdown", "rst"])
     args = parser.parse_args()
     if args.table:
@@ -216,8 +235,7 @@ def main():
             row = {"features": feature_name, "images_per_s": round(images_per_s, 2)}
             row["crops_per_s"] = round(crops_per_s, 1)
             print(json.dumps(row), flush=True)
-            with open(args.out, "a") as out:
-                out.write(json.dumps(row) + "\n")
+            append_result(args.out, row, device="auto")
             continue
         featurizer = CNNCropFeaturizer(memory=args.cache, verbose=1, **params)
         features, names = crop_features(featurizer.fit(data.paths), data.paths)
@@ -239,8 +257,7 @@ def main():
                 row |= {"crops_per_s": round(crops_per_s, 1)}
                 row["n_features"] = int(selected.shape[-1])
                 print(json.dumps(row), flush=True)
-                with open(args.out, "a") as out:
-                    out.write(json.dumps(row) + "\n")
+                append_result(args.out, row, device="auto")
 
 
 if __name__ == "__main__":

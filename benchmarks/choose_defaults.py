@@ -6,7 +6,10 @@ random 80/20 splits, the protocol's splits (``protocol.py``;
 ``--random-state 1`` for the fresh ones), for a grid of the SVR's ``C`` (on
 standardised features and targets) and the power normalisation of the
 features. The CNN runs once per image (cached in ``--cache``); the grid
-reuses those features through ``featurizer="precomputed"``.
+reuses those features through ``featurizer="precomputed"``. Each run
+appends one JSON line to ``benchmarks/results/<--results>`` (default
+``choose_defaults.jsonl``): every row of the grid and the best one, with the
+run's provenance (date, git commit, machine, device).
 
 Run::
 
@@ -16,7 +19,7 @@ Run::
 import argparse
 import json
 
-from protocol import add_random_state_option, load_clive_dev
+from protocol import add_random_state_option, append_result, load_clive_dev
 from sklearn.model_selection import cross_validate
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_regressor
@@ -31,6 +34,12 @@ def main():
     parser.add_argument("--C", default="1e-5,3e-5,1e-4,3e-4,1e-3", help="values of C")
     parser.add_argument("--power", default="1.0,0.5,0.25", help="values of power")
     add_random_state_option(parser)
+    parser.add_argument(
+        "--results",
+        default="choose_defaults.jsonl",
+        metavar="NAME",
+        help="append the run to benchmarks/results/NAME (an absolute path as it is)",
+    )
     args = parser.parse_args()
 
     data = load_clive_dev(args.data)
@@ -64,6 +73,9 @@ def main():
             )
     best = max(rows, key=lambda row: row["median_srocc"])
     print("best by median SROCC:", json.dumps(best))
+    line = {"benchmark": "choose_defaults", "random_state": args.random_state}
+    line |= {"n_splits": 10, "grid": rows, "best": best}
+    append_result(args.results, line, device="auto")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ Both use random weights (speed does not depend on their values). The cluster
 is started before timing; ``featurize`` is timed twice: the first call also
 sends the featurizer and builds each worker's network, the second is the
 steady state of a long job. The script checks that both give the same rows (exactly, when the
-per-process thread counts are equal), then prints a table and one JSON line.
+per-process thread counts are equal), then prints a table and one JSON line,
+which it also appends to ``benchmarks/results/<--results>`` (default
+``dask_scaling.jsonl``) with ``close`` (whether the rows agree within 1e-4)
+and the run's provenance (date, git commit, machine, device).
 
 Run::
 
@@ -32,6 +35,7 @@ import dask
 import numpy as np
 import torch
 from distributed import Client, LocalCluster
+from protocol import append_result
 from throughput import image_paths
 
 from skdeepbiq import CNNCropFeaturizer
@@ -46,6 +50,13 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--partition-size", type=int, default=8)
     parser.add_argument("--data", default=None, help="folder of images")
+    parser.add_argument(
+        "--results",
+        default="dask_scaling.jsonl",
+        metavar="NAME",
+        help="append the summary to benchmarks/results/NAME (an absolute path as "
+        "it is)",
+    )
     args = parser.parse_args()
 
     paths, described = image_paths(args.images, args.data)
@@ -101,25 +112,24 @@ def main():
         f"speed-up (again) {single_s / dask_s:.2f}x; rows identical: {identical} "
         f"(within 1e-4: {close})"
     )
-    print(
-        json.dumps(
-            {
-                "images": described,
-                "backbone": args.backbone,
-                "n_crops": args.n_crops,
-                "cores": os.cpu_count(),
-                "single_process_s": single_s,
-                "single_process_torch_threads": cores,
-                "workers": args.workers,
-                "worker_torch_threads": torch_threads,
-                "partition_size": args.partition_size,
-                "dask_first_call_s": cold_s,
-                "dask_s": dask_s,
-                "speedup": single_s / dask_s,
-                "identical": identical,
-            }
-        )
-    )
+    summary = {
+        "images": described,
+        "backbone": args.backbone,
+        "n_crops": args.n_crops,
+        "cores": os.cpu_count(),
+        "single_process_s": single_s,
+        "single_process_torch_threads": cores,
+        "workers": args.workers,
+        "worker_torch_threads": torch_threads,
+        "partition_size": args.partition_size,
+        "dask_first_call_s": cold_s,
+        "dask_s": dask_s,
+        "speedup": single_s / dask_s,
+        "identical": identical,
+    }
+    print(json.dumps(summary))
+    line = {"benchmark": "dask_scaling", **summary, "close": close}
+    append_result(args.results, line, device="cpu")
     if not close:
         raise SystemExit("the Dask rows differ from the single-process rows")
 

@@ -17,9 +17,11 @@ PLCC, KROCC and RMSE over the splits), without fitting any network twice:
 
 Every member, then the mean of each combination of two or more members, is
 scored on the splits that all members have. Each result is one JSON line
-appended to ``--out``, with the splits' ``random_state``. ``--fit-time``
-instead times one fit of the ``VotingRegressor`` of the untuned members on
-all photos, nothing cached.
+appended to ``benchmarks/results/<--out>`` (default ``ensemble.jsonl``; an
+absolute path is used as it is), with the splits' ``random_state`` and its
+provenance: date, git commit, machine, device. ``--fit-time`` instead times
+one fit of the ``VotingRegressor`` of the untuned members on all photos,
+nothing cached (printed, not recorded).
 
 Run::
 
@@ -44,6 +46,7 @@ import numpy as np
 from accuracy_table import FEATURES, REGRESSORS, crop_features, view
 from protocol import (
     add_random_state_option,
+    append_result,
     clive_dev_splits,
     figures,
     load_clive_dev,
@@ -127,7 +130,11 @@ def main():
     parser.add_argument(
         "--tuned", action="append", default=[], help="NAME=LOG[+LOG...]"
     )
-    parser.add_argument("--out", default="ensemble.jsonl")
+    parser.add_argument(
+        "--out",
+        default="ensemble.jsonl",
+        help="append the results to benchmarks/results/OUT (an absolute path as it is)",
+    )
     add_random_state_option(parser)
     parser.add_argument(
         "--fit-time", action="store_true", help="time one fit on all photos"
@@ -158,8 +165,7 @@ def main():
         row = {"model": name, "splits": numbers, "random_state": args.random_state}
         row |= scored(predictions, y, splits, numbers)
         print(json.dumps(row), flush=True)
-        with open(args.out, "a") as out:
-            out.write(json.dumps(row) + "\n")
+        append_result(args.out, row, device="auto")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,10 @@ Run::
 
 Small images and crops (96 px images, 64 px crops by default) keep the run
 short on a CPU; the working set does not depend on the number of images.
+The summary (the JSON line printed) is also appended to
+``benchmarks/results/<--results>`` (default ``memory.jsonl``) with the
+image and crop sizes and the run's provenance (date, git commit, machine,
+device).
 """
 
 import argparse
@@ -25,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from protocol import append_result
 
 from skdeepbiq import CNNCropFeaturizer
 
@@ -67,6 +72,13 @@ def main():
         default="auto",
     )
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--results",
+        default="memory.jsonl",
+        metavar="NAME",
+        help="append the summary to benchmarks/results/NAME (an absolute path as "
+        "it is)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="skdeepbiq-memory-") as folder:
@@ -98,6 +110,9 @@ def main():
         f"({elapsed:.0f} s)"
     )
     print(json.dumps(summary))
+    line = {"benchmark": "memory", **summary, "size": args.size}
+    line |= {"crop_size": args.crop_size, "batch_size": args.batch_size}
+    append_result(args.results, line, device=args.device)
 
 
 if __name__ == "__main__":

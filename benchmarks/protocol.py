@@ -12,10 +12,12 @@ each restate:
 - the figures: :data:`METRICS` (SROCC, PLCC, KROCC, RMSE from
   :mod:`skdeepbiq.metrics`) per split, and their medians by
   :func:`skdeepbiq.model_selection.median_scores`;
-- the results: :func:`record` appends one JSON line per run (the
-  configuration, per-split figures, medians, machine, device, date, git
-  commit) to a file of ``benchmarks/results/``, from which
-  ``render_docs.py`` renders the figures of the README and the docs.
+- the results: :func:`record` appends one JSON line per run of an accuracy
+  benchmark (the configuration, per-split figures, medians, machine,
+  device, date, git commit) to a file of ``benchmarks/results/``, and
+  :func:`append_result` one line of any other benchmark with the same
+  provenance; ``render_docs.py`` renders the figures of the README and the
+  docs from those files.
 """
 
 from pathlib import Path
@@ -86,6 +88,30 @@ def append_jsonl(path, record) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as stream:
         stream.write(json.dumps(record) + "\n")
+
+
+def append_result(name, line, device="cpu") -> dict:
+    """Append ``line`` and its provenance to ``benchmarks/results/<name>``.
+
+    Parameters
+    ----------
+    name : str or path-like
+        File name under ``benchmarks/results/`` (``.jsonl``); an absolute
+        path is used as it is.
+    line : dict
+        The results of the run.
+    device : str, default="cpu"
+        The device that computed them, as :func:`provenance` takes it
+        (``"auto"`` names the GPU where CUDA is available).
+
+    Returns
+    -------
+    line : dict
+        The line written: ``line`` with :func:`provenance`'s entries.
+    """
+    line = {**line, **provenance(device)}
+    append_jsonl(RESULTS / name, line)
+    return line
 
 
 def add_random_state_option(parser, *, several=False) -> None:

@@ -18,6 +18,11 @@ on all of clive-dev) was trained on: the ladders are a sanity check that
 scores fall with damage, not a measure of how a model generalises to
 photos it never saw; the table printed says so.
 
+Each run appends one JSON line to ``benchmarks/results/<--results>``
+(default ``robustness.jsonl``): the ladders, the number of photos and, per
+model, its drop and monotone share per kind and its scoring time, with the
+run's provenance (date, git commit, machine, device).
+
 Run from the repository root, with the shipped model and any other model
 file (``save_model``; e.g. one fitted with ``skdeepbiq fit``)::
 
@@ -31,7 +36,7 @@ import time
 
 import numpy as np
 from PIL import Image, ImageFilter
-from protocol import load_clive_dev
+from protocol import append_result, load_clive_dev
 
 from skdeepbiq import load_model
 
@@ -95,6 +100,12 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=40)
     parser.add_argument("--data", default=None, help="clive-dev folder")
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--results",
+        default="robustness.jsonl",
+        metavar="NAME",
+        help="append the run to benchmarks/results/NAME (an absolute path as it is)",
+    )
     args = parser.parse_args()
 
     paths = load_clive_dev(args.data).paths[: args.photos]
@@ -105,6 +116,7 @@ def main() -> None:
     )
     header = " | ".join(f"{kind} drop, monotone" for kind in LADDERS)
     print(f"model | {header} | s")
+    models = []
     for path in args.models:
         model = load_model(path, device=args.device)
         start = time.perf_counter()
@@ -115,6 +127,10 @@ def main() -> None:
             f"{row['drop']:5.1f}, {row['monotone']:4.0%}" for row in result.values()
         )
         print(f"{path} | {cells} | {elapsed:.0f}", flush=True)
+        models.append({"model": str(path), "kinds": result, "seconds": elapsed})
+    line = {"benchmark": "robustness", "photos": len(paths), "images": len(images)}
+    line |= {"ladders": LADDERS, "models": models}
+    append_result(args.results, line, device=args.device)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,10 @@ Each measurement is repeated ``--repeats`` times, and within a round the
 measurements alternate every ``--chunk`` images (end to end, network, naive
 and trunk on 16 images, then on the next 16, ...), so that a machine whose
 speed drifts affects all of them alike; the table gives medians over the
-rounds, and the ratios are the medians of the per-round ratios. Prints a table, then one JSON line.
+rounds, and the ratios are the medians of the per-round ratios. Prints a table, then one JSON line,
+which is also appended to ``benchmarks/results/<--results>`` (default
+``throughput.jsonl``) with the run's provenance (date, git commit, machine,
+device).
 Images: the first ``--images`` photos of clive-dev (or of ``--data``) when
 present, each read again in turn when there are fewer, else synthetic 500x500
 JPEGs. Weights are random (speed does not depend on their
@@ -39,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from protocol import CLIVE_DEV
+from protocol import CLIVE_DEV, append_result
 from torchvision import transforms
 
 from skdeepbiq import CNNCropFeaturizer
@@ -183,6 +186,13 @@ def main():
         "--data", default=None, help="folder of images (default: clive-dev)"
     )
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--results",
+        default="throughput.jsonl",
+        metavar="NAME",
+        help="append the summary to benchmarks/results/NAME (an absolute path as "
+        "it is)",
+    )
     args = parser.parse_args()
 
     device = resolve_device(args.device)
@@ -258,22 +268,21 @@ def main():
             f"{fmt(row['end_to_end_over_network'], 9, 2)}{fmt(row['end_to_end_over_naive'], 10, 2)}",
             flush=True,
         )
-    print(
-        json.dumps(
-            {
-                "device": str(device),
-                "device_name": name,
-                "images": described,
-                "n_crops": n_crops,
-                "batch_size": batch_size,
-                "repeats": args.repeats,
-                "chunk": args.chunk,
-                "torch_threads": torch.get_num_threads(),
-                "precision": str(amp_dtype or torch.float32),
-                "results": results,
-            }
-        )
-    )
+    summary = {
+        "device": str(device),
+        "device_name": name,
+        "images": described,
+        "n_crops": n_crops,
+        "batch_size": batch_size,
+        "repeats": args.repeats,
+        "chunk": args.chunk,
+        "torch_threads": torch.get_num_threads(),
+        "precision": str(amp_dtype or torch.float32),
+        "results": results,
+    }
+    print(json.dumps(summary))
+    line = {"benchmark": "throughput", **summary}
+    append_result(args.results, line, device=str(device))
 
 
 if __name__ == "__main__":

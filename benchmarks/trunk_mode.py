@@ -9,7 +9,10 @@ network. Prints:
   images, without cache, for both modes;
 - accuracy: median SROCC / PLCC of ``DeepBIQRegressor`` with each mode over
   clive-dev's 10 random 80/20 splits, the protocol's splits (``protocol.py``;
-  ``--random-state 1`` for the fresh ones; features cached in ``--cache``).
+  ``--random-state 1`` for the fresh ones; features cached in ``--cache``);
+- the summary, as one JSON line, which is also appended to
+  ``benchmarks/results/<--results>`` (default ``trunk_mode.jsonl``) with the
+  run's provenance (date, git commit, machine, device).
 
 Run::
 
@@ -20,7 +23,7 @@ import argparse
 import json
 import time
 
-from protocol import add_random_state_option, load_clive_dev
+from protocol import add_random_state_option, append_result, load_clive_dev
 from sklearn.model_selection import cross_validate
 
 from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_featurizer
@@ -46,6 +49,13 @@ def main():
     parser.add_argument("--n-crops", type=int, default=25)
     parser.add_argument("--skip-accuracy", action="store_true")
     add_random_state_option(parser)
+    parser.add_argument(
+        "--results",
+        default="trunk_mode.jsonl",
+        metavar="NAME",
+        help="append the summary to benchmarks/results/NAME (an absolute path as "
+        "it is)",
+    )
     args = parser.parse_args()
 
     data = load_clive_dev(args.data)
@@ -80,6 +90,8 @@ def main():
                 flush=True,
             )
     print(json.dumps(summary))
+    line = {"benchmark": "trunk_mode", "speed_images": len(subset), **summary}
+    append_result(args.results, line, device="auto")
 
 
 if __name__ == "__main__":

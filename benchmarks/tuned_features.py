@@ -21,7 +21,10 @@ measures such variants on the same tuned networks, without tuning again:
 
 Split N is split N of the protocol's splits (``protocol.py``;
 ``--random-state 1`` for the fresh ones), of the seed that ``finetune.py``
-tuned the saved models on.
+tuned the saved models on. Each ``evaluate`` run appends one JSON line to
+``benchmarks/results/<--results>`` (default ``tuned_features.jsonl``): each
+split's SROCC / PLCC per variant and their medians over the splits, with the
+run's provenance (date, git commit, machine, device).
 
 Run from the repository root::
 
@@ -37,7 +40,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from protocol import add_random_state_option, clive_dev_splits, load_clive_dev
+from protocol import (
+    add_random_state_option,
+    append_result,
+    clive_dev_splits,
+    load_clive_dev,
+)
 from sklearn.base import clone
 
 from skdeepbiq import DeepBIQRegressor, default_regressor, load_model
@@ -84,12 +92,21 @@ def views(folder, split):
 
 
 def evaluate(folder, split, y, train, test):
-    """Print each view's SROCC / PLCC on the split's test photos."""
+    """Print each view's SROCC / PLCC on the split's test photos; return them.
+
+    Returns ``{label: {"srocc": ..., "plcc": ...}}``, in the order printed.
+    """
+    found = {}
 
     def show(label, predicted):
+        figures = {
+            "srocc": float(srocc(y[test], predicted)),
+            "plcc": float(plcc(y[test], predicted)),
+        }
+        found[label] = figures
         print(
-            f"split {split} {label}: SROCC {srocc(y[test], predicted):.4f} "
-            f"PLCC {plcc(y[test], predicted):.4f}",
+            f"split {split} {label}: SROCC {figures['srocc']:.4f} "
+            f"PLCC {figures['plcc']:.4f}",
             flush=True,
         )
 
@@ -111,6 +128,19 @@ def evaluate(folder, split, y, train, test):
             "mean of tuned mean (C 3e-4) and untuned mean_std (C 1e-4)",
             (own + untuned) / 2,
         )
+    return found
+
+
+def split_medians(per_split):
+    """The median SROCC / PLCC of each variant over the splits that have it."""
+    rows = {}
+    for row in per_split:
+        for label, figures in row["figures"].items():
+            rows.setdefault(label, []).append(figures)
+    return {
+        label: {key: float(np.median([f[key] for f in found])) for key in found[0]}
+        for label, found in rows.items()
+    }
 
 
 def main(argv=None):
@@ -124,14 +154,28 @@ def main(argv=None):
         "--untuned", action="store_true", help="extract the untuned network's too"
     )
     add_random_state_option(parser)
+    parser.add_argument(
+        "--results",
+        default="tuned_features.jsonl",
+        metavar="NAME",
+        help="evaluate: append the figures to benchmarks/results/NAME (an "
+        "absolute path as it is)",
+    )
     args = parser.parse_intermixed_args(argv)
     data = load_clive_dev(args.data)
     paths, y = np.asarray(data.paths), np.asarray(data.y)
     cv = clive_dev_splits(len(paths), random_state=args.random_state)
     args.features.mkdir(parents=True, exist_ok=True)
     if args.action == "evaluate":
-        for split in args.splits:
-            evaluate(args.features, split, y, *cv[split])
+        per_split = [
+            {"split": split, "figures": evaluate(args.features, split, y, *cv[split])}
+            for split in args.splits
+        ]
+        if per_split:
+            line = {"benchmark": "tuned_features", "features": str(args.features)}
+            line |= {"random_state": args.random_state, "splits": args.splits}
+            line |= {"per_split": per_split, "medians": split_medians(per_split)}
+            append_result(args.results, line, device="cpu")
         return
     if args.models is None:
         parser.error("extract needs --models")

@@ -1,7 +1,7 @@
 """
-===============================================
+=================================================
 Scores with their confidence: conformal intervals
-===============================================
+=================================================
 
 :meth:`~skdeepbiq.DeepBIQRegressor.predict_interval` gives, for each photo,
 an interval that holds the score people would give it with the probability
