@@ -265,7 +265,7 @@ def median_of(rows: list[dict], key: str) -> float | None:
 def pair(rows: list[dict]) -> str:
     """``SROCC / PLCC`` medians, with the number of splits when not ten."""
     if not rows:
-        return "not measured yet"
+        return "not measured"
     text = f"{median_of(rows, 'srocc'):.3f} / {median_of(rows, 'plcc'):.3f}"
     return text if len(rows) == 10 else f"{text} ({len(rows)} of 10 splits)"
 
