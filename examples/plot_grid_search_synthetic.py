@@ -71,12 +71,14 @@ from tempfile import TemporaryDirectory
 import pandas as pd
 from sklearn.model_selection import GridSearchCV
 
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_regressor
 from skdeepbiq.metrics import SCORERS
 
 cache = TemporaryDirectory(prefix="skdeepbiq-grid-")
+# The regressor is given (the default LinearSVR), so that its C can be searched.
 model = DeepBIQRegressor(
-    CNNCropFeaturizer(n_crops=4, crop_size=64, weights=weights, memory=cache.name)
+    CNNCropFeaturizer(n_crops=4, crop_size=64, weights=weights, memory=cache.name),
+    regressor=default_regressor(),
 )
 param_grid = {
     "regressor__C": [1e-5, 1e-4, 1e-3, 1e-2],

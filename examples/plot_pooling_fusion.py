@@ -90,21 +90,22 @@ print(f"Crop features {crops.shape} in {perf_counter() - start:.0f} s")
 import pandas as pd
 from sklearn.model_selection import cross_validate
 
-from skdeepbiq import DeepBIQRegressor
+from skdeepbiq import DeepBIQRegressor, default_regressor
 from skdeepbiq.metrics import SCORERS
 from skdeepbiq.model_selection import clive_splits, median_scores
 
 cv = clive_splits(n_splits=10)
 scoring = {"srocc": SCORERS["srocc"], "plcc": SCORERS["plcc"]}
-C = DeepBIQRegressor().get_params()["regressor__C"]
+C = default_regressor().C  # the default LinearSVR's
 
 
 def evaluate(features, fusion, pooling="mean"):
     """Median test SROCC and PLCC of one fusion over the splits."""
     k = features.shape[1]
-    model = DeepBIQRegressor(featurizer="precomputed", fusion=fusion, pooling=pooling)
-    if fusion == "concatenation":
-        model.set_params(regressor__C=C / k)
+    regressor = default_regressor(C=C / k if fusion == "concatenation" else C)
+    model = DeepBIQRegressor(
+        featurizer="precomputed", regressor=regressor, fusion=fusion, pooling=pooling
+    )
     scores = cross_validate(model, features, y, cv=cv, scoring=scoring)
     medians = median_scores(scores)
     return medians["test_srocc"], medians["test_plcc"]

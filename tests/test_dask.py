@@ -14,7 +14,7 @@ import pytest
 import torch
 from sklearn.model_selection import GridSearchCV, ShuffleSplit
 
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_regressor
 from skdeepbiq.exceptions import (
     ImageReadError,
     SkDeepBIQWarning,
@@ -174,7 +174,9 @@ def test_grid_search_under_the_dask_backend_reads_the_shared_cache(
     client, image_paths, scores, tmp_path
 ):
     cache = str(tmp_path / "cache")
-    model = DeepBIQRegressor(CNNCropFeaturizer(**SMALL, memory=cache))
+    model = DeepBIQRegressor(
+        CNNCropFeaturizer(**SMALL, memory=cache), regressor=default_regressor()
+    )
     featurize(model.featurizer, image_paths, client=client)  # once, on the cluster
     entries = cache_entries(cache)
     grid = {"regressor__C": [1e-4, 1e-2]}

@@ -25,7 +25,7 @@ from sklearn.utils.estimator_checks import (
 from torchvision.transforms.functional import pil_to_tensor
 
 import skdeepbiq._engine.batching as batching_module
-from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor
+from skdeepbiq import CNNCropFeaturizer, DeepBIQRegressor, default_regressor
 from skdeepbiq._engine.batching import forward_passes
 from skdeepbiq.exceptions import (
     ImageReadError,
@@ -353,7 +353,9 @@ def test_grid_search_over_C_runs_the_network_once_per_image(
         if as_memory_object
         else str(tmp_path)
     )
-    model = DeepBIQRegressor(CNNCropFeaturizer(**SMALL, memory=memory))
+    model = DeepBIQRegressor(
+        CNNCropFeaturizer(**SMALL, memory=memory), regressor=default_regressor()
+    )
     search = GridSearchCV(
         model,
         {"regressor__C": [1e-3, 1e-2, 1e-1]},

@@ -6,6 +6,7 @@ ORDER = (
     "plot_quickstart.py",
     "plot_score_folder.py",
     "plot_quality_maps.py",
+    "plot_intervals.py",
     "plot_pooling_fusion.py",
     "plot_grid_search_synthetic.py",
     "plot_fine_tuning.py",
