@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 from add_training_fingerprints import write_arrays
-from protocol import clive_dev_splits, load_clive_dev
+from protocol import clive_dev_splits, load_clive_dev, tuned_predictions
 
 from skdeepbiq import load_model
 
@@ -47,16 +47,14 @@ PREDICTIONS = "calibration_predictions"
 
 def logged_predictions(log: Path, n_images: int, random_state: int):
     """(indices, predictions) of every test photo of the log's splits."""
-    lines = [text for text in log.read_text().splitlines() if text.startswith("{")]
-    splits = json.loads(lines[-1])["splits"]
     tests = clive_dev_splits(n_images, random_state=random_state)
     indices, predictions = [], []
-    for row in splits:
-        test = tests[row["split"]][1]
-        if len(row["fine_tuned_predictions"]) != len(test):
-            raise SystemExit(f"split {row['split']} of {log} is not of these splits")
+    for number, predicted in sorted(tuned_predictions([log]).items()):
+        test = tests[number][1]
+        if len(predicted) != len(test):
+            raise SystemExit(f"split {number} of {log} is not of these splits")
         indices.append(test)
-        predictions.append(row["fine_tuned_predictions"])
+        predictions.append(predicted)
     return np.concatenate(indices), np.concatenate(predictions)
 
 

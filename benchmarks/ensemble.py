@@ -51,6 +51,7 @@ from protocol import (
     figures,
     load_clive_dev,
     medians,
+    tuned_predictions,
 )
 from sklearn.ensemble import VotingRegressor
 
@@ -96,21 +97,6 @@ def untuned_predictions(member, paths, y, splits, cache) -> dict:
         model = DeepBIQRegressor("precomputed", **REGRESSORS[regressor_name])
         model.fit(features[train], y[train])
         predictions[number] = model.predict(features[test])
-    return predictions
-
-
-def tuned_predictions(logs) -> dict:
-    """split -> the tuned test predictions printed by ``finetune.py`` in ``logs``."""
-    predictions = {}
-    for log in logs:
-        for line in open(log):
-            if not line.startswith("{"):
-                continue
-            for row in json.loads(line)["splits"]:
-                if "fine_tuned_predictions" in row:
-                    predictions[row["split"]] = np.array(row["fine_tuned_predictions"])
-    if not predictions:
-        raise SystemExit(f"no fine_tuned_predictions in {', '.join(logs)}")
     return predictions
 
 

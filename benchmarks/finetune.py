@@ -50,7 +50,13 @@ import time
 
 import numpy as np
 import torch
-from protocol import add_random_state_option, clive_dev_splits, load_clive_dev, record
+from protocol import (
+    add_random_state_option,
+    clive_dev_splits,
+    column_medians,
+    load_clive_dev,
+    record,
+)
 from sklearn.base import clone
 
 from skdeepbiq import (
@@ -359,11 +365,7 @@ def leaky(featurizer, recipe, paths, mos, args):
         )
         predictions = head.fit(features[train], mos[train]).predict(features[test])
         rows.append({"split": number, **figures("leaky", mos[test], predictions)})
-    medians = {
-        key: float(np.median([row[key] for row in rows]))
-        for key in rows[0]
-        if key != "split"
-    }
+    medians = column_medians(rows)
     print(f"LEAKY, median over {len(rows)} splits: {describe(medians)}")
     print(json.dumps({"recipe": recipe.get_params(), "medians": medians,
                       "splits": rows, "tuned_seconds": round(tuned_seconds, 1)}))  # fmt: skip

@@ -46,6 +46,7 @@ from protocol import (
     figures,
     load_clive_dev,
     record,
+    tuned_predictions,
 )
 from scipy.stats import spearmanr
 from sklearn.linear_model import LinearRegression
@@ -72,6 +73,29 @@ def thirds(values, edges):
     return np.searchsorted(edges, values, side="right")
 
 
+def coverage_figures(model, rows, truth, method, groups) -> dict:
+    """Coverage and mean width of ``model``'s intervals of ``rows`` at each level.
+
+    At 90%, also the coverage within each third of each of ``groups``
+    (name -> which third each photo is in; None for an empty third).
+    """
+    found = {}
+    for level in LEVELS:
+        bounds = model.predict_interval(rows, level)
+        inside = (bounds[:, 0] <= truth) & (truth <= bounds[:, 1])
+        key = f"{method}_{level:g}"
+        found[f"{key}_coverage"] = float(inside.mean())
+        found[f"{key}_width"] = float(np.mean(bounds[:, 1] - bounds[:, 0]))
+        if level == 0.9:
+            for name, labels in groups.items():
+                for third in range(3):
+                    chosen = labels == third
+                    found[f"{key}_coverage_{name}{third}"] = (
+                        float(inside[chosen].mean()) if chosen.any() else None
+                    )
+    return found
+
+
 def split_row(features, mos, mos_std, train, test, edges):
     """One split's interval figures, for both methods."""
     model = DeepBIQRegressor("precomputed").fit(features[train], mos[train])
@@ -86,22 +110,11 @@ def split_row(features, mos, mos_std, train, test, edges):
             mos[train], oof.mean(axis=1), spread=oof.std(axis=1), method=method,
             source="cross-validation",
         )  # fmt: skip
-        for level in LEVELS:
-            bounds = model.predict_interval(features[test], level)
-            inside = (bounds[:, 0] <= truth) & (truth <= bounds[:, 1])
-            key = f"{method}_{level:g}"
-            row[f"{key}_coverage"] = float(inside.mean())
-            row[f"{key}_width"] = float(np.mean(bounds[:, 1] - bounds[:, 0]))
-            if level == 0.9:
-                for name, groups in (
-                    ("mos", thirds(truth, edges["mos"])),
-                    ("spread", thirds(spread, edges["spread"])),
-                ):
-                    for third in range(3):
-                        chosen = groups == third
-                        row[f"{key}_coverage_{name}{third}"] = (
-                            float(inside[chosen].mean()) if chosen.any() else None
-                        )
+        groups = {
+            "mos": thirds(truth, edges["mos"]),
+            "spread": thirds(spread, edges["spread"]),
+        }
+        row |= coverage_figures(model, features[test], truth, method, groups)
     disagreement = DeepBIQRegressor("precomputed").fit(features[train], mos_std[train])
     row["mos_std_srocc"] = float(
         spearmanr(disagreement.predict(features[test]), mos_std[test]).statistic
@@ -115,16 +128,10 @@ def split_row(features, mos, mos_std, train, test, edges):
 
 def recipe_rows(log, mos, random_state):
     """Each split's interval figures for a recipe's logged out-of-fold predictions."""
-    import json
-    from pathlib import Path
-
-    text = Path(log).read_text().splitlines()
-    splits = json.loads([line for line in text if line.startswith("{")][-1])["splits"]
     tests = clive_dev_splits(len(mos), random_state=random_state)
-    logged = [
-        (tests[row["split"]][1], np.asarray(row["fine_tuned_predictions"]))
-        for row in splits
-    ]
+    by_split = tuned_predictions([log])
+    numbers = sorted(by_split)
+    logged = [(tests[number][1], by_split[number]) for number in numbers]
     edges = np.quantile(mos, [1 / 3, 2 / 3])
     rows = []
     for number, (test, predicted) in enumerate(logged):
@@ -137,23 +144,13 @@ def recipe_rows(log, mos, random_state):
         values = np.concatenate([values for _, values in others])
         model = identity_head()
         truth = mos[test]
-        row = {"split": splits[number]["split"], **figures(truth, predicted)}
+        row = {"split": numbers[number], **figures(truth, predicted)}
         for method in ("absolute", "score_bins"):
             model.calibrate_from_predictions(
                 mos[indices], values, method=method, source="other splits"
             )
-            for level in LEVELS:
-                bounds = _bounds(model, predicted, level)
-                inside = (bounds[:, 0] <= truth) & (truth <= bounds[:, 1])
-                key = f"{method}_{level:g}"
-                row[f"{key}_coverage"] = float(inside.mean())
-                row[f"{key}_width"] = float(np.mean(bounds[:, 1] - bounds[:, 0]))
-                if level == 0.9:
-                    groups = thirds(truth, edges)
-                    for third in range(3):
-                        row[f"{key}_coverage_mos{third}"] = float(
-                            inside[groups == third].mean()
-                        )
+            groups = {"mos": thirds(truth, edges)}
+            row |= coverage_figures(model, predicted[:, None], truth, method, groups)
         rows.append(row)
     return rows
 
@@ -169,11 +166,6 @@ def identity_head():
     return DeepBIQRegressor(
         "precomputed", regressor=LinearRegression(), power=1.0, standardize=False
     ).fit(np.array([[0.0], [100.0]]), np.array([0.0, 100.0]))
-
-
-def _bounds(model, predicted, level):
-    """The intervals of ``identity_head()`` around ``predicted``."""
-    return model.predict_interval(predicted[:, None], level)
 
 
 def main():

@@ -142,6 +142,29 @@ def clive_dev_splits(n_images, random_state=0, n_splits=10):
     return list(cv.split(np.zeros(n_images)))
 
 
+def tuned_predictions(logs) -> dict:
+    """split -> the tuned test predictions printed by ``finetune.py`` in ``logs``.
+
+    Every JSON line of the logs is read; a later line's split replaces an
+    earlier one's. Exits when the logs hold no ``fine_tuned_predictions``.
+    """
+    import json
+
+    import numpy as np
+
+    predictions = {}
+    for log in logs:
+        for line in open(log):
+            if not line.startswith("{"):
+                continue
+            for row in json.loads(line)["splits"]:
+                if "fine_tuned_predictions" in row:
+                    predictions[row["split"]] = np.array(row["fine_tuned_predictions"])
+    if not predictions:
+        raise SystemExit(f"no fine_tuned_predictions in {', '.join(map(str, logs))}")
+    return predictions
+
+
 def _metrics():
     from skdeepbiq.metrics import krocc, plcc, rmse, srocc
 

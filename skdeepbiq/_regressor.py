@@ -391,15 +391,23 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         self.training_fingerprints_ = (
             None if precomputed else fingerprint_images(X, skip_unreadable=True)
         )
+        self.head_ = self._fitted_head(features, y)
+        return self
+
+    def _fitted_head(self, features, y):
+        """A new head fitted on feature rows and their images' scores.
+
+        With prediction fusion every crop is a row, labelled with its
+        image's score.
+        """
         rows, targets = features, y
         if self.fusion == "prediction":
             rows = features.reshape(len(features) * self.n_crops_, -1)
             targets = np.repeat(y, self.n_crops_)
         regressor = self._sub_estimator("regressor")
         scalers = (StandardScaler(), StandardScaler()) if self.standardize else ()
-        self.head_ = self._make_head(clone(regressor), make_head, *scalers)
-        self.head_.fit(rows, targets)
-        return self
+        head = self._make_head(clone(regressor), make_head, *scalers)
+        return head.fit(rows, targets)
 
     def _make_head(self, regressor, build, scaler=None, target_scaler=None):
         """The head from ``build`` (:func:`make_head` or :func:`frozen_head`)."""
@@ -737,17 +745,9 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         """Each photo's prediction by a head fitted without it, and its spread."""
         predictions = np.full(len(y), np.nan)
         spread = np.full(len(y), np.nan) if self.fusion == "prediction" else None
-        regressor = self._sub_estimator("regressor")
         for train, test in check_cv(cv).split(features, y):
-            rows, targets = features[train], y[train]
-            if self.fusion == "prediction":
-                rows = rows.reshape(len(train) * self.n_crops_, -1)
-                targets = np.repeat(targets, self.n_crops_)
-            scalers = (StandardScaler(), StandardScaler()) if self.standardize else ()
-            head = self._make_head(clone(regressor), make_head, *scalers)
-            scores, spreads = self._scores_and_spreads(
-                head.fit(rows, targets), features[test]
-            )
+            head = self._fitted_head(features[train], y[train])
+            scores, spreads = self._scores_and_spreads(head, features[test])
             predictions[test] = scores
             if spread is not None:
                 spread[test] = spreads
