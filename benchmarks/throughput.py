@@ -33,7 +33,9 @@ Run::
 """
 
 import argparse
+import copy
 import json
+import math
 import platform
 import tempfile
 import time
@@ -46,10 +48,37 @@ from protocol import CLIVE_DEV, append_result
 from torchvision import transforms
 
 from skdeepbiq import CNNCropFeaturizer
-from skdeepbiq._engine.batching import forward_passes
-from skdeepbiq._engine.network import copy_to
-from skdeepbiq._engine.runtime import autocast_dtype, resolve_batch_size, resolve_device
-from skdeepbiq._engine.trunk import TRUNK_BACKBONES
+
+# The benchmark uses the public API only: what follows restates, from the
+# featurizer's documentation, how its ``device="auto"``, ``batch_size="auto"``
+# and ``precision="auto"`` resolve, and how ``transform`` groups crops into
+# forward passes, so that the network alone runs the same passes.
+
+
+def resolve_device(device: str) -> torch.device:
+    """``device="auto"``: CUDA where there is one, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def default_batch_size(device: torch.device) -> int:
+    """``batch_size="auto"``: 256 on CUDA, 8 on the CPU."""
+    return 256 if device.type == "cuda" else 8
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of ``precision`` at prediction (None: float32)."""
+    if precision == "auto":
+        return torch.float16 if device.type == "cuda" else None
+    return {"float32": None, "float16": torch.float16, "bfloat16": torch.bfloat16}[
+        precision
+    ]
+
+
+def copy_to(network: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """A copy of a fitted featurizer's ``network_`` on ``device``, for inference."""
+    return copy.deepcopy(network).to(device).eval()
 
 
 def image_paths(n_images: int, folder: str | None) -> tuple[list[str], str]:
@@ -95,12 +124,16 @@ def end_to_end(featurizer: CNNCropFeaturizer, paths: list[str], device) -> float
 
 def pass_sizes(featurizer, n_images: int, device) -> list[int]:
     """The sizes of the forward passes ``transform`` makes for ``n_images``
-    images: passes of one image's crops on the CPU, of ``batch_size`` crops
-    shared across images on CUDA (see ``skdeepbiq._engine.batching``)."""
-    batch_size = resolve_batch_size(featurizer.batch_size, device)
-    dummy = ((index, torch.empty(featurizer.n_crops_, 0)) for index in range(n_images))
-    passes = forward_passes(dummy, batch_size, mix_images=device.type != "cpu")
-    return [len(crops) for crops, _ in passes]
+    images: on the CPU, each image's crops in near-equal passes of at most
+    ``batch_size``; on CUDA, passes of exactly ``batch_size`` crops shared
+    across images (the last may be smaller)."""
+    batch_size, n_crops = featurizer.batch_size, featurizer.n_crops_
+    if device.type == "cpu":
+        n_passes = math.ceil(n_crops / batch_size)
+        one_image = [len(part) for part in np.array_split(range(n_crops), n_passes)]
+        return one_image * n_images
+    total = n_images * n_crops
+    return [min(batch_size, total - start) for start in range(0, total, batch_size)]
 
 
 def network_only(featurizer, sizes: list[int], device, amp_dtype) -> float:
@@ -197,7 +230,7 @@ def main():
 
     device = resolve_device(args.device)
     cuda = device.type == "cuda"
-    batch_size = args.batch_size or resolve_batch_size("auto", device)
+    batch_size = args.batch_size or default_batch_size(device)
     n_crops = args.n_crops or (25 if cuda else 5)
     n_jobs = args.n_jobs
     if args.chunk is None and not cuda:
@@ -219,9 +252,10 @@ def main():
             device=args.device, precision=args.precision, n_jobs=n_jobs,
         )  # fmt: skip
         featurizer = CNNCropFeaturizer(**params).fit(paths)
-        fast = None
-        if backbone in TRUNK_BACKBONES:
+        try:  # the shared-trunk mode, where the backbone has one
             fast = CNNCropFeaturizer(**params, compute="trunk").fit(paths)
+        except ValueError:
+            fast = None
         warm_up = paths[: max(2, len(paths) // 10)]
         for model in filter(None, [featurizer, fast]):
             model.transform(warm_up)
