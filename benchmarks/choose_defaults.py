@@ -1,7 +1,8 @@
 """How the default ``C`` and ``power`` of DeepBIQRegressor were chosen.
 
-On clive-dev, with the default featurizer (MobileNetV2 ImageNet weights, 25
-random crops, prediction pooling), the median SROCC / PLCC over the paper's 10
+On clive-dev, with ``CNNCropFeaturizer()``'s features (the paper's
+penultimate ones: MobileNetV2 ImageNet weights, 25 random crops; prediction
+pooling), the median SROCC / PLCC over the paper's 10
 random 80/20 splits, the protocol's splits (``protocol.py``;
 ``--random-state 1`` for the fresh ones), for a grid of the SVR's ``C`` (on
 standardised features and targets) and the power normalisation of the

@@ -17,6 +17,9 @@ accuracy_summary.txt       ``finetune.jsonl`` (the models, on the fresh and
 README: speed              ``busy_cpu.jsonl``, ``large_photos.jsonl``
 accuracy_features.txt      ``accuracy_table.jsonl``: MobileNetV2's views
 accuracy_backbones.txt     ``accuracy_table.jsonl``: EfficientNet-Lite rows
+accuracy_untuned.txt       ``clive_accuracy.jsonl``, ``untuned_combinations.jsonl``:
+                           the untuned default, the former one, and the Lites
+                           alone and together, on both sets of splits
 accuracy_finetuning.txt    ``finetune.jsonl``: every tuned configuration
 accuracy_ensembles.txt     ``ensemble.jsonl``: the most accurate means
 intervals_table.txt        ``intervals.jsonl``: coverage and width of the
@@ -228,8 +231,12 @@ SUMMARY = [
     ),
     ("``DeepBIQRegressor()``", {seed: ("clive_accuracy.jsonl", {"model": "default"})
                                 for seed in (FRESH, CHOICE)}),
-    ("``DeepBIQRegressor()``, ``C`` by nested cross-validation",
-     {seed: ("clive_accuracy.jsonl", {"model": "nested-C"}) for seed in (FRESH, CHOICE)}),
+    # measured before the default moved to EfficientNet-Lite2 (its lines name
+    # no "features"): the row names the model it measured
+    ("MobileNetV2 stage means (the former default), ``C`` by nested "
+     "cross-validation",
+     {seed: ("clive_accuracy.jsonl", {"model": "nested-C", "features": None})
+      for seed in (FRESH, CHOICE)}),
     ("the paper's method, MobileNetV2 for CaffeNet",
      {seed: ("clive_accuracy.jsonl", {"model": "paper"}) for seed in (FRESH, CHOICE)}),
 ]  # fmt: skip
@@ -392,6 +399,59 @@ def render_backbones() -> str:
         f"EfficientNet-Lite0, -Lite1 and -Lite2, untuned {LEGACY}:\n\n"
         + table(FEATURES_HEADER, accuracy_table_rows(lite=True))
         + "\n"
+    )
+
+
+#: Short names of ``accuracy_table.py``'s views in the untuned-default table.
+VIEW_NAMES = {
+    "lite1-stages-mean-std-trunk": "EfficientNet-Lite1",
+    "lite2-stages-mean-std-trunk": "EfficientNet-Lite2",
+}
+
+
+def combination_name(combination: str) -> str:
+    """``mean(a+b)`` as "mean of a, b", a view by its short name."""
+    match = re.fullmatch(r"(mean|concat)\((.*)\)", combination)
+    views = (match.group(2) if match else combination).split("+")
+    named = " + ".join(VIEW_NAMES.get(view, view) for view in views)
+    if not match:
+        return named
+    return {"mean": "mean of the scores: ", "concat": "features side by side: "}[
+        match.group(1)
+    ] + named
+
+
+def render_untuned() -> str:
+    header = ["untuned model", "fresh: SROCC / PLCC", "choice: SROCC / PLCC"]
+    body = [
+        ["``DeepBIQRegressor()``"]
+        + [pair(merged("clive_accuracy.jsonl", seed, model="default")) for seed in
+           (FRESH, CHOICE)],
+        ["MobileNetV2 stage means, ``C=3e-4`` (the former default)"]
+        + [pair(merged("clive_accuracy.jsonl", seed, model="mobilenet")) for seed in
+           (FRESH, CHOICE)],
+    ]  # fmt: skip
+    combinations = dict.fromkeys(
+        line["configuration"]["combination"]
+        for line in records("untuned_combinations.jsonl")
+    )
+    for combination in combinations:
+        body.append(
+            [combination_name(combination)]
+            + [
+                pair(
+                    merged("untuned_combinations.jsonl", seed, combination=combination)
+                )
+                for seed in (FRESH, CHOICE)
+            ]
+        )
+    return (
+        "Untuned models on both sets of splits (``clive_accuracy.py``: "
+        "``DeepBIQRegressor()`` and the former default; ``untuned_combinations.py``: "
+        "EfficientNet-Lite1 and -Lite2, each stage's mean and standard deviation "
+        "over 25 trunk windows, alone and together, ``C=1e-4``; "
+        "``benchmarks/results/clive_accuracy.jsonl`` and "
+        "``untuned_combinations.jsonl``):\n\n" + table(header, body) + "\n"
     )
 
 
@@ -580,6 +640,7 @@ FRAGMENTS = {
     "accuracy_summary.txt": render_summary,
     "accuracy_features.txt": render_features,
     "accuracy_backbones.txt": render_backbones,
+    "accuracy_untuned.txt": render_untuned,
     "accuracy_finetuning.txt": render_finetuning,
     "accuracy_ensembles.txt": render_ensembles,
     "intervals_table.txt": render_intervals,

@@ -48,8 +48,9 @@ def find_clive_dev():
     return None
 
 
+backbone = default_featurizer().backbone  # the default model's network
 weights_cached = any(
-    entry["backbone"] == "mobilenet_v2" and entry["weights"] == "IMAGENET1K_V1"
+    entry["backbone"] == backbone and entry["weights"] == "IMAGENET1K_V1"
     for entry in list_cached_weights()
 )
 clive_dev = find_clive_dev()

@@ -131,9 +131,7 @@ def reproduce(
     C : float, default=None
         ``C`` of the LinearSVR on standardised features; None uses
         ``1e-4``, chosen on clive-dev for the paper's penultimate features
-        (:class:`~skdeepbiq.DeepBIQRegressor`'s default, ``3e-4``, suits its
-        multi-level features and measured lower on the penultimate ones,
-        ``benchmarks/accuracy_table.py``).
+        (``benchmarks/accuracy_table.py``).
         Concatenated features get ``C / k`` for ``k`` crops, which is the
         same as scaling the concatenated vector to the norm of one crop's.
     fine_tune_params : dict, default=None

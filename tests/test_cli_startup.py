@@ -209,13 +209,15 @@ def help_of(parser, dest):
 def test_defaults_shown_in_the_help_are_those_that_apply():
     import inspect
 
+    from skdeepbiq._paper.experiments import PAPER_C
     from skdeepbiq._regressor import DEFAULT_C, TUNED_C
     from skdeepbiq.reproduce import reproduce
 
+    # reproduce runs the paper's method, with the paper's features' C
     shown = re.search(
         r"default: the package's, (\S+)\)", help_of(parser_of("reproduce"), "C")
     )
-    assert float(shown.group(1)) == DEFAULT_C
+    assert float(shown.group(1)) == PAPER_C
     # fit fine-tunes with --fine-tune, and a tuned model's default C differs
     shown = re.search(
         r"default: the package's, (\S+); (\S+) with --fine-tune\)",
@@ -240,10 +242,14 @@ def test_fit_help_states_the_default_and_the_tuned_featurizers_values():
     fit = parser_of("fit")
     base = CNNCropFeaturizer().get_params()
     plain, tuned = {**base, **DEFAULT_FEATURES}, {**base, **TUNED_FEATURES}
+    # one backbone, tuned or not
+    assert plain["backbone"] == tuned["backbone"]
+    shown = re.search(r"\(default: (\S+)\)", help_of(fit, "backbone"))
+    assert shown.group(1) == plain["backbone"]
     shown = re.search(
-        r"default: (\S+); (\S+) with --fine-tune", help_of(fit, "backbone")
+        r"default: (\S+); (\S+) with --fine-tune", help_of(fit, "spatial_pooling")
     )
-    assert shown.groups() == (plain["backbone"], tuned["backbone"])
+    assert shown.groups() == (plain["spatial_pooling"], tuned["spatial_pooling"])
     # the tuned featurizer's crop count and compute mode are the untuned one's
     assert (plain["n_crops"], plain["compute"]) == (tuned["n_crops"], tuned["compute"])
     shown = re.search(r"\(default: (\S+)\)", help_of(fit, "n_crops"))

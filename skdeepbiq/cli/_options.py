@@ -241,7 +241,7 @@ def add_quiet_option(parser: argparse.ArgumentParser, help: str) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help=help)
 
 
-def add_c_option(parser: argparse.ArgumentParser, shown="3e-4", **kwargs) -> None:
+def add_c_option(parser: argparse.ArgumentParser, shown: str, **kwargs) -> None:
     """``-C/--C``: the LinearSVR's ``C``; absent means the package's default.
 
     ``shown`` is what the help says of that default.

@@ -29,10 +29,6 @@ DESCRIPTION = (
 #: The defaults are DeepBIQRegressor()'s (``tests/test_cli.py`` checks it).
 _CHOICES = {
     "--crops": (("random", "grid", "center", "whole"), "where the crops are cut"),
-    "--spatial-pooling": (
-        ("mean", "mean_std"),
-        "how each layer's output is pooled over a crop",
-    ),
     "--fusion": (
         ("prediction", "feature", "concatenation"),
         "how the crops of an image make its score",
@@ -47,9 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", required=True, metavar="MODEL", help="model file (.npz)"
     )
-    add_backbone_options(
-        parser, None, "mobilenet_v2; efficientnet_lite2 with --fine-tune"
-    )
+    add_backbone_options(parser, None, "efficientnet_lite2")
     parser.add_argument(
         "--n-crops",
         type=positive_int,
@@ -62,6 +56,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="layers whose outputs are the features: 'stages' (each stage of "
         "the backbone), 'penultimate' (the paper's), or module names separated "
         "by commas (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--spatial-pooling",
+        choices=("mean", "mean_std"),
+        default=None,
+        help="how each layer's output is pooled over a crop: its mean, or its "
+        "mean and standard deviation (default: mean_std; mean with --fine-tune)",
     )
     parser.add_argument(
         "--compute",
@@ -96,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "when the option is given alone) or on the paper's five classes "
         "(default: no fine-tuning)",
     )
-    add_c_option(parser, "3e-4; 1e-5 with --fine-tune")
+    add_c_option(parser, "1e-4; 1e-5 with --fine-tune")
     add_viewing_scale_option(parser, default="learned")
     add_runtime_options(
         parser,
@@ -128,7 +129,7 @@ def make_featurizer(args: argparse.Namespace):
         backbone=args.backbone or default["backbone"],
         weights=args.weights,
         layer=_layer(args.layer),
-        spatial_pooling=args.spatial_pooling,
+        spatial_pooling=args.spatial_pooling or default["spatial_pooling"],
         n_crops=args.n_crops or default["n_crops"],
         crop_size=args.crop_size,
         crops=args.crops,

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _add_protocol_options(parser)
     add_backbone_options(parser)
-    add_c_option(parser, default=argparse.SUPPRESS)
+    add_c_option(parser, "1e-4", default=argparse.SUPPRESS)
     parser.add_argument(
         "--no-plots",
         dest="plots",
