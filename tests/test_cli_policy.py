@@ -164,15 +164,23 @@ def test_missing_weights_without_an_offline_source_name_the_file_and_folder_only
     assert "mobilenet" not in error and "wheel" not in error
 
 
-def test_missing_mobilenet_weights_name_the_file_folder_and_fetch_command(
-    manifest, tmp_path, offline, capsys
+@pytest.mark.parametrize(
+    "options, backbone, file",
+    [
+        # fit's default backbone, tuned or not, is EfficientNet-Lite2
+        ([], "efficientnet_lite2", "efficientnet-lite2-9656183e.pth"),
+        (["--backbone", "mobilenet_v2"], "mobilenet_v2", "mobilenet_v2-b0353104.pth"),
+    ],
+)
+def test_missing_weights_name_the_file_folder_and_fetch_command(
+    manifest, tmp_path, offline, capsys, options, backbone, file
 ):
-    # fit's default backbone without fine-tuning is MobileNetV2
-    assert main(["fit", str(manifest), "-o", str(tmp_path / "m.npz"), "-q"]) == 1
+    fit = ["fit", str(manifest), "-o", str(tmp_path / "m.npz"), "-q", *options]
+    assert main(fit) == 1
     error = " ".join(capsys.readouterr().err.split())
-    assert "mobilenet_v2-b0353104.pth" in error
+    assert file in error
     assert f"in the folder {offline}" in error
-    assert "`skdeepbiq weights fetch mobilenet_v2`" in error
+    assert f"`skdeepbiq weights fetch {backbone}`" in error
 
 
 def test_missing_weights_of_the_pretrained_default_name_its_fetch_command(
