@@ -154,9 +154,9 @@ def tuned_predictions(logs) -> dict:
 
     predictions = {}
     for log in logs:
-        for line in open(log):
-            if not line.startswith("{"):
-                continue
+        with open(log, encoding="utf-8") as stream:
+            lines = [line for line in stream if line.startswith("{")]
+        for line in lines:
             for row in json.loads(line)["splits"]:
                 if "fine_tuned_predictions" in row:
                     predictions[row["split"]] = np.array(row["fine_tuned_predictions"])

@@ -410,7 +410,8 @@ VIEW_NAMES = {
 
 
 def combination_name(combination: str) -> str:
-    """``mean(a+b)`` as "mean of a, b", a view by its short name."""
+    """``mean(a+b)`` as "mean of the scores: A + B", ``concat(a+b)`` as
+    "features side by side: A + B", a view alone as "A" (short names)."""
     match = re.fullmatch(r"(mean|concat)\((.*)\)", combination)
     views = (match.group(2) if match else combination).split("+")
     named = " + ".join(VIEW_NAMES.get(view, view) for view in views)
@@ -423,28 +424,26 @@ def combination_name(combination: str) -> str:
 
 def render_untuned() -> str:
     header = ["untuned model", "fresh: SROCC / PLCC", "choice: SROCC / PLCC"]
+
+    def row(label, name, **wanted):
+        return [label] + [
+            pair(merged(name, seed, **wanted)) for seed in (FRESH, CHOICE)
+        ]
+
     body = [
-        ["``DeepBIQRegressor()``"]
-        + [pair(merged("clive_accuracy.jsonl", seed, model="default")) for seed in
-           (FRESH, CHOICE)],
-        ["MobileNetV2 stage means, ``C=3e-4`` (the former default)"]
-        + [pair(merged("clive_accuracy.jsonl", seed, model="mobilenet")) for seed in
-           (FRESH, CHOICE)],
+        row("``DeepBIQRegressor()``", "clive_accuracy.jsonl", model="default"),
+        row("MobileNetV2 stage means, ``C=3e-4`` (the former default)",
+            "clive_accuracy.jsonl", model="mobilenet"),
     ]  # fmt: skip
     combinations = dict.fromkeys(
         line["configuration"]["combination"]
         for line in records("untuned_combinations.jsonl")
     )
-    for combination in combinations:
-        body.append(
-            [combination_name(combination)]
-            + [
-                pair(
-                    merged("untuned_combinations.jsonl", seed, combination=combination)
-                )
-                for seed in (FRESH, CHOICE)
-            ]
-        )
+    body += [
+        row(combination_name(combination), "untuned_combinations.jsonl",
+            combination=combination)
+        for combination in combinations
+    ]  # fmt: skip
     return (
         "Untuned models on both sets of splits (``clive_accuracy.py``: "
         "``DeepBIQRegressor()`` and the former default; ``untuned_combinations.py``: "

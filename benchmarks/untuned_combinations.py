@@ -35,7 +35,6 @@ from protocol import (
     clive_dev_splits,
     figures,
     load_clive_dev,
-    medians,
     record,
 )
 from sklearn.base import clone
@@ -65,7 +64,7 @@ def split_figures(feature_sets, y, regressor_params, random_state, n_splits):
         for name in names:
             fitted = clone(model).fit(feature_sets[name][train], y[train])
             predictions[name] = fitted.predict(feature_sets[name][test])
-        combined = {name: predictions[name] for name in names}
+        combined = dict(predictions)  # each view alone, then together
         for size in range(2, len(names) + 1):
             for group in itertools.combinations(names, size):
                 key = "+".join(group)
@@ -103,18 +102,17 @@ def main():
             feature_sets, y, REGRESSORS[args.regressor], random_state, args.splits
         )
         for key, per_split in rows.items():
-            summary = medians(per_split)
-            print(
-                f"random_state={random_state} {key}: SROCC {summary['srocc']:.4f}, "
-                f"PLCC {summary['plcc']:.4f}",
-                flush=True,
-            )
-            record(
+            summary = record(
                 args.results,
                 benchmark="untuned_combinations",
                 configuration={"combination": key, "regressor": args.regressor},
                 random_state=random_state,
                 per_split=per_split,
+            )["medians"]
+            print(
+                f"random_state={random_state} {key}: SROCC {summary['srocc']:.4f}, "
+                f"PLCC {summary['plcc']:.4f}",
+                flush=True,
             )
 
 

@@ -181,19 +181,27 @@ def test_the_estimators_are_checked_by_the_keyword_only_test():
     assert {"CNNCropFeaturizer", "DeepBIQRegressor", "FineTuning"} <= checked
 
 
+def absolute_imports(tree, *, with_names=False) -> list[str]:
+    """The modules a tree imports absolutely; with ``with_names``, also each
+    ``from module import name`` as ``module.name``."""
+    modules = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            modules.append(node.module or "")
+            if with_names:
+                modules += [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            modules += [alias.name for alias in node.names]
+    return modules
+
+
 def test_only_public_torchvision_modules_are_imported():
     private = []
     for name, tree in TREES.items():
-        for node in ast.walk(tree):
-            modules = []
-            if isinstance(node, ast.ImportFrom) and not node.level:
-                modules = [node.module or ""]
-            elif isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            for module in modules:
-                parts = module.split(".")
-                if parts[0] == "torchvision" and any(p.startswith("_") for p in parts):
-                    private.append(f"{name} imports {module}")
+        for module in absolute_imports(tree):
+            parts = module.split(".")
+            if parts[0] == "torchvision" and any(p.startswith("_") for p in parts):
+                private.append(f"{name} imports {module}")
     assert private == []
 
 
@@ -208,18 +216,10 @@ def test_benchmarks_use_the_public_api_only():
     for path in sorted(benchmarks.glob("*.py")):
         if path.name in MAINTENANCE_SCRIPTS:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            modules = []
-            if isinstance(node, ast.ImportFrom) and not node.level:
-                modules = [node.module or ""]
-                modules += [f"{node.module}.{alias.name}" for alias in node.names]
-            elif isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            for module in modules:
-                parts = module.split(".")
-                hidden = [
-                    p for p in parts if p.startswith("_") and not p.endswith("__")
-                ]
-                if parts[0] == "skdeepbiq" and hidden:
-                    private.append(f"{path.name} imports {module}")
+        tree = ast.parse(path.read_text())
+        for module in absolute_imports(tree, with_names=True):
+            parts = module.split(".")
+            hidden = [p for p in parts if p.startswith("_") and not p.endswith("__")]
+            if parts[0] == "skdeepbiq" and hidden:
+                private.append(f"{path.name} imports {module}")
     assert private == []
