@@ -490,6 +490,7 @@ def render_ensembles() -> str:
         if line.get("random_state", 0) == 0:  # the choice splits
             models[line["model"]] = line
     best = sorted(models.values(), key=lambda line: -line["srocc"])[:12]
+    undated = sum("commit" not in line for line in models.values())
     body = [
         [line["model"].replace(" + ", " + "), str(len(line["splits"]))]
         + [f"{line[key]:.3f}" for key in ("srocc", "plcc", "krocc")]
@@ -499,7 +500,8 @@ def render_ensembles() -> str:
     return (
         "The twelve most accurate of the "
         f"{len(models)} models and means measured by ``benchmarks/ensemble.py`` "
-        "(``benchmarks/results/ensemble.jsonl``, no commit recorded; choice splits; "
+        f"(``benchmarks/results/ensemble.jsonl``, {undated} of them from runs that "
+        "recorded no commit; choice splits; "
         "``tuned:`` members are the tuned split models of the fine-tuning "
         "study):\n\n"
         + table(
