@@ -11,9 +11,10 @@ PLCC, KROCC and RMSE over the splits), without fitting any network twice:
   photos from the features in ``--cache``, computed once per photo;
 - a fine-tuned member, ``--tuned NAME=LOG[+LOG...]``, is read from the
   per-split test predictions that ``finetune.py`` prints in its JSON lines
-  (``fine_tuned_predictions``), so that no tuned network is fitted again;
-  those logs must come from ``finetune.py`` run with the same
-  ``--random-state``.
+  (``fine_tuned_predictions``) or writes to its ``--results`` file, so that
+  no tuned network is fitted again; printed logs must come from
+  ``finetune.py`` run with the same ``--random-state`` (a results file
+  records its own, and its other seeds' lines are skipped).
 
 Every member, then the mean of each combination of two or more members, is
 scored on the splits that all members have. Each result is one JSON line
@@ -138,7 +139,9 @@ def main():
     }
     for tuned in args.tuned:
         name, _, logs = tuned.partition("=")
-        members[f"tuned:{name}"] = tuned_predictions(logs.split("+"))
+        members[f"tuned:{name}"] = tuned_predictions(
+            logs.split("+"), random_state=args.random_state
+        )
     if len(members) < 2:
         raise SystemExit("an ensemble needs two members or more")
     numbers = sorted(set.intersection(*(set(p) for p in members.values())))

@@ -28,7 +28,7 @@ is what a tuned fit with those flags gives, without tuning again.
 Every parameter of :class:`~skdeepbiq.FineTuning` has a flag, so that
 variants of the recipe can be measured (``--objective``, ``--epochs``,
 ``--trainable``, ``--flips``, ``--lr-decay``, ``--validation-fraction``,
-...); ``--no-baseline`` skips the model without fine-tuning.
+``--rank-weight``, ...); ``--no-baseline`` skips the model without fine-tuning.
 
 Run::
 
@@ -87,6 +87,7 @@ def recipe_from(args) -> FineTuning:
         "lr_decay": args.lr_decay,
         "validation_fraction": args.validation_fraction,
         "n_iter_no_change": args.n_iter_no_change,
+        "rank_weight": args.rank_weight,
     }
     return FineTuning(**params)
 
@@ -113,6 +114,7 @@ def add_recipe_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--n-iter-no-change", type=int, default=default.n_iter_no_change
     )
+    parser.add_argument("--rank-weight", type=float, default=default.rank_weight)
 
 
 def main():

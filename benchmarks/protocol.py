@@ -142,11 +142,15 @@ def clive_dev_splits(n_images, random_state=0, n_splits=10):
     return list(cv.split(np.zeros(n_images)))
 
 
-def tuned_predictions(logs) -> dict:
-    """split -> the tuned test predictions printed by ``finetune.py`` in ``logs``.
+def tuned_predictions(logs, random_state=None) -> dict:
+    """split -> the tuned test predictions that ``finetune.py`` wrote in ``logs``.
 
-    Every JSON line of the logs is read; a later line's split replaces an
-    earlier one's. Exits when the logs hold no ``fine_tuned_predictions``.
+    ``logs`` are ``finetune.py``'s printed logs (their final JSON line lists
+    ``splits``, each with ``fine_tuned_predictions``) or its ``--results``
+    files (one line per split, ``per_split`` with ``predictions``); a results
+    line made on other splits than ``random_state``'s is skipped. Every JSON
+    line is read; a later line's split replaces an earlier one's. Exits when
+    the logs hold no predictions.
     """
     import json
 
@@ -155,13 +159,19 @@ def tuned_predictions(logs) -> dict:
     predictions = {}
     for log in logs:
         with open(log, encoding="utf-8") as stream:
-            lines = [line for line in stream if line.startswith("{")]
+            lines = [json.loads(line) for line in stream if line.startswith("{")]
         for line in lines:
-            for row in json.loads(line)["splits"]:
-                if "fine_tuned_predictions" in row:
-                    predictions[row["split"]] = np.array(row["fine_tuned_predictions"])
+            if "per_split" in line:
+                if random_state is not None and line["random_state"] != random_state:
+                    continue
+                rows, key = line["per_split"], "predictions"
+            else:
+                rows, key = line.get("splits", []), "fine_tuned_predictions"
+            for row in rows:
+                if key in row:
+                    predictions[row["split"]] = np.array(row[key])
     if not predictions:
-        raise SystemExit(f"no fine_tuned_predictions in {', '.join(map(str, logs))}")
+        raise SystemExit(f"no tuned predictions in {', '.join(map(str, logs))}")
     return predictions
 
 

@@ -457,17 +457,22 @@ def render_untuned() -> str:
 def render_finetuning() -> str:
     header = ["configuration", "splits", "SROCC", "PLCC", "KROCC", "RMSE", "fit (s)",
               "device"]  # fmt: skip
-    body = []
+    lines = {}  # label -> its lines; finetune.py --results writes one per split
     for line in records("finetune.jsonl"):
-        rows = line["per_split"]
-        cells = [line["configuration"]["label"], str(len(rows))]
+        if line.get("random_state", CHOICE) == CHOICE:
+            lines.setdefault(line["configuration"]["label"], []).append(line)
+    body = []
+    for label, labelled in lines.items():
+        splits = {row["split"]: row for line in labelled for row in line["per_split"]}
+        rows = [splits[number] for number in sorted(splits)]  # a later line wins
+        cells = [label, str(len(rows))]
         for key in METRICS:
             value = median_of(rows, key)
             digits = 2 if key == "rmse" else 3
             cells.append("" if value is None else f"{value:.{digits}f}")
         fit = median_of(rows, "fit_seconds")
         cells.append("" if fit is None else f"{fit:.0f}")
-        cells.append(line["machine"]["device"])
+        cells.append(labelled[-1]["machine"]["device"])
         body.append(cells)
     return (
         "Each split's network tuned on its training photos only, choice splits, "
@@ -485,6 +490,7 @@ def render_ensembles() -> str:
         if line.get("random_state", 0) == 0:  # the choice splits
             models[line["model"]] = line
     best = sorted(models.values(), key=lambda line: -line["srocc"])[:12]
+    undated = sum("commit" not in line for line in models.values())
     body = [
         [line["model"].replace(" + ", " + "), str(len(line["splits"]))]
         + [f"{line[key]:.3f}" for key in ("srocc", "plcc", "krocc")]
@@ -494,7 +500,8 @@ def render_ensembles() -> str:
     return (
         "The twelve most accurate of the "
         f"{len(models)} models and means measured by ``benchmarks/ensemble.py`` "
-        "(``benchmarks/results/ensemble.jsonl``, no commit recorded; choice splits; "
+        f"(``benchmarks/results/ensemble.jsonl``, {undated} of them from runs that "
+        "recorded no commit; choice splits; "
         "``tuned:`` members are the tuned split models of the fine-tuning "
         "study):\n\n"
         + table(

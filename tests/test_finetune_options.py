@@ -1,4 +1,4 @@
-"""Fine-tuning recipe options: flips, layer-wise rates, early stopping."""
+"""Fine-tuning recipe options: flips, layer-wise rates, early stopping, rank loss."""
 
 import numpy as np
 import pytest
@@ -11,6 +11,7 @@ from skdeepbiq import CNNCropFeaturizer, FineTuning
 from skdeepbiq._engine.runtime import resolve_runtime
 from skdeepbiq._engine.trunk import split_network
 from skdeepbiq._finetuning.loop import (
+    RankAwareLoss,
     TrainingMaps,
     Windows,
     cut_windows,
@@ -49,7 +50,9 @@ def tune_tiny(tail, recipe, maps=None, mirrored=None):
     "params, field",
     [({"flips": "yes"}, "flips"), ({"lr_decay": 0.0}, "lr_decay"),
      ({"lr_decay": 1.5}, "lr_decay"), ({"validation_fraction": 1.0},
-     "validation_fraction"), ({"n_iter_no_change": 0}, "n_iter_no_change")],
+     "validation_fraction"), ({"n_iter_no_change": 0}, "n_iter_no_change"),
+     ({"rank_weight": -0.5}, "rank_weight"), ({"rank_weight": "high"}, "rank_weight"),
+     ({"objective": "classes", "rank_weight": 1.0}, "rank_weight")],
 )  # fmt: skip
 def test_new_recipe_options_are_validated_by_name(params, field):
     with pytest.raises(InvalidParameterError, match=field):
@@ -267,3 +270,52 @@ def test_deep_fine_tuning_of_a_resnet_taps_layer3_through_its_last_block(images)
     n_trunk = 64 + 128  # layer1 and layer2 stay in the deep trunk
     np.testing.assert_array_equal(tuned[..., :n_trunk], plain[..., :n_trunk])
     assert not np.allclose(tuned[..., n_trunk:], plain[..., n_trunk:])
+
+
+def test_rank_weight_zero_is_the_smooth_l1_loss_to_the_last_bit():
+    generator = torch.Generator().manual_seed(2)
+    scores, targets = torch.randn(2, 16, generator=generator)
+    expected = nn.SmoothL1Loss(reduction="mean")(scores, targets)
+    assert torch.equal(RankAwareLoss(0.0)(scores, targets), expected)
+
+
+def test_rank_term_penalises_a_wrong_order_that_the_score_loss_cannot_see():
+    targets = torch.tensor([0.0, 0.3])
+    ordered = torch.tensor([0.3, 0.6])  # each 0.3 off, in the right order
+    swapped = torch.tensor([0.3, 0.0])  # each 0.3 off, in the wrong order
+    plain, ranked = RankAwareLoss(0.0), RankAwareLoss(1.0)
+    assert torch.isclose(plain(ordered, targets), plain(swapped, targets))
+    assert ranked(swapped, targets) > ranked(ordered, targets) + 1e-3
+    assert ranked(swapped, targets) > plain(swapped, targets)
+
+
+def test_rank_term_vanishes_when_the_score_gaps_are_the_target_gaps():
+    targets = torch.tensor([-1.0, 0.2, 0.5, 1.4])
+    shifted = targets + 0.5  # the same gaps; the rank term compares gaps only
+    plain, ranked = RankAwareLoss(0.0), RankAwareLoss(1.0)
+    assert abs(ranked(shifted, targets).item() - plain(shifted, targets).item()) < 1e-3
+
+
+def test_crops_of_one_photo_are_never_paired():
+    targets = torch.full((6,), 0.7)  # six crops of one photo share its target
+    scores = torch.tensor([0.1, 2.0, -1.0, 0.7, 0.3, 1.1])
+    assert torch.equal(
+        RankAwareLoss(5.0)(scores, targets), RankAwareLoss(0.0)(scores, targets)
+    )
+
+
+def test_rank_loss_gradients_stay_finite_when_the_order_is_certain():
+    scores = torch.tensor([-40.0, 0.0, 40.0], requires_grad=True)
+    RankAwareLoss(1.0)(scores, torch.tensor([-30.0, 0.0, 30.0])).backward()
+    assert torch.isfinite(scores.grad).all()
+
+
+def test_rank_weight_changes_the_training_and_stays_reproducible():
+    recipe = dict(epochs=2, crops_per_image=2, batch_size=4)
+    plain = tune_tiny(tiny_tail(), FineTuning(**recipe))["loss"]
+    ranked = [
+        tune_tiny(tiny_tail(), FineTuning(**recipe, rank_weight=1.0))["loss"]
+        for _ in range(2)
+    ]
+    assert ranked[0] == ranked[1]
+    assert ranked[0] != plain

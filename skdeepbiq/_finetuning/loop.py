@@ -58,6 +58,46 @@ class Objective:
         return (output.float().softmax(dim=1) * classes).sum(dim=1)
 
 
+class RankAwareLoss(nn.Module):
+    """Smooth-L1 on the standardised score, plus a weighted pairwise rank loss.
+
+    The rank term is the fidelity loss of UNIQUE and LIQE under Thurstone's
+    model: for two crops of different photos with predicted scores ``s_i``,
+    ``s_j`` and standardised targets ``t_i``, ``t_j``, the predicted
+    probability that the first is better is ``p = Phi((s_i - s_j) / sqrt(2))``
+    and the target one ``q = Phi((t_i - t_j) / sqrt(2))`` (``Phi`` the
+    standard normal CDF); the pair's loss is
+    ``1 - sqrt(p q) - sqrt((1 - p) (1 - q))``, zero when ``p = q``. The term
+    is its mean over the batch's pairs of crops whose targets differ (crops
+    of one photo share theirs).
+
+    Parameters
+    ----------
+    rank_weight : float
+        Weight of the rank term; 0 is the smooth-L1 loss alone.
+    """
+
+    def __init__(self, rank_weight: float):
+        super().__init__()
+        self.rank_weight = rank_weight
+
+    def forward(self, scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        loss = nn.functional.smooth_l1_loss(scores, targets, reduction="mean")
+        if self.rank_weight == 0:
+            return loss
+        target_gaps = targets[:, None] - targets[None, :]
+        pairs = torch.triu(target_gaps != 0, diagonal=1)
+        if not pairs.any():
+            return loss
+        score_gaps = scores[:, None] - scores[None, :]
+        # Phi(x / sqrt(2)) = (1 + erf(x / 2)) / 2
+        p = (1 + torch.erf(score_gaps[pairs] / 2)) / 2
+        q = (1 + torch.erf(target_gaps[pairs] / 2)) / 2
+        tiny = 1e-8  # keeps the square roots' gradients finite at 0
+        fidelity = 1 - torch.sqrt(p * q + tiny) - torch.sqrt((1 - p) * (1 - q) + tiny)
+        return loss + self.rank_weight * fidelity.mean()
+
+
 @dataclass(frozen=True)
 class Training:
     """What one optimisation step needs: the modules, optimiser and runtime."""

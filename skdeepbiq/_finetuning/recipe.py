@@ -29,6 +29,7 @@ from .._engine.streaming import Engine, collect_trunk_maps
 from .._engine.trunk import mirrored_trunk_maps
 from .loop import (
     Objective,
+    RankAwareLoss,
     Training,
     TrainingMaps,
     learning_rate_scheduler,
@@ -119,6 +120,14 @@ class FineTuning(BaseEstimator):
     n_iter_no_change : int, default=2
         With ``validation_fraction``, stop after this many epochs without
         a better validation Spearman.
+    rank_weight : float >= 0, default=0.0
+        With ``objective="regression"``, add this weight times a pairwise
+        rank loss to the smooth-L1 loss: the fidelity loss of UNIQUE and
+        LIQE over the batch's pairs of crops from different photos, which
+        compares the predicted and the target probability that one crop is
+        better than the other (Thurstone's model on standardised scores).
+        SROCC is a rank measure; 0 trains on the score alone. Must be 0
+        with ``objective="classes"``.
 
     See Also
     --------
@@ -144,6 +153,7 @@ class FineTuning(BaseEstimator):
         "lr_decay": [Interval(Real, 0, 1, closed="right")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "rank_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -164,6 +174,7 @@ class FineTuning(BaseEstimator):
         lr_decay=1.0,
         validation_fraction=None,
         n_iter_no_change=2,
+        rank_weight=0.0,
     ):
         self.objective = objective
         self.class_edges = class_edges
@@ -180,6 +191,7 @@ class FineTuning(BaseEstimator):
         self.lr_decay = lr_decay
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.rank_weight = rank_weight
 
     def edges(self) -> np.ndarray:
         """The four inner class edges (see ``class_edges``)."""
@@ -229,8 +241,9 @@ def check_fine_tuning(value) -> FineTuning | None:
     InvalidParameterError
         When ``value`` is none of these, or one of the recipe's parameters
         is invalid (the message names ``fine_tune`` and the parameter),
-        including ``class_edges`` that are not 4 increasing finite numbers
-        and a ``score_range`` that is not 2 of them.
+        including ``class_edges`` that are not 4 increasing finite numbers,
+        a ``score_range`` that is not 2 of them and a ``rank_weight`` with
+        ``objective="classes"``.
     """
     if value is None or isinstance(value, bool | np.bool_):
         return FineTuning() if value else None
@@ -242,6 +255,11 @@ def check_fine_tuning(value) -> FineTuning | None:
         value._validate_params()
         _increasing(value.score_range, "score_range", 2)
         value.edges()
+        if value.objective == "classes" and value.rank_weight:
+            raise ValueError(
+                "rank_weight applies to objective='regression'; "
+                f"got rank_weight={value.rank_weight!r} with objective='classes'"
+            )
     except ValueError as error:
         raise InvalidParameterError(f"fine_tune={value!r}: {error}") from error
     return value
@@ -312,7 +330,7 @@ def _objective(
     fitted = y[rows]
     standard = (y - fitted.mean()) / (fitted.std() or 1.0)
     targets = torch.as_tensor(standard, dtype=torch.float32, device=device)
-    return Objective(head, targets, nn.SmoothL1Loss(reduction="mean"))
+    return Objective(head, targets, RankAwareLoss(config.rank_weight))
 
 
 def _optimizer(config: FineTuning, groups: list[dict]) -> torch.optim.Optimizer:
