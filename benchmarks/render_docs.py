@@ -252,14 +252,20 @@ def merged(name: str, random_state: int, **wanted) -> list[dict]:
     path = RESULTS / name
     if not path.exists():
         return []
-    splits = {}
-    for line in records(name):
-        config = line.get("configuration", {})
-        if line.get("random_state") != random_state:
-            continue
-        if all(config.get(key) == value for key, value in wanted.items()):
-            for row in line["per_split"]:
-                splits[row["split"]] = row
+    return by_split(
+        line
+        for line in records(name)
+        if line.get("random_state") == random_state
+        and all(
+            line.get("configuration", {}).get(key) == value
+            for key, value in wanted.items()
+        )
+    )
+
+
+def by_split(lines) -> list[dict]:
+    """The per-split rows of ``lines`` in split order; a later line's split wins."""
+    splits = {row["split"]: row for line in lines for row in line["per_split"]}
     return [splits[number] for number in sorted(splits)]
 
 
@@ -463,8 +469,7 @@ def render_finetuning() -> str:
             lines.setdefault(line["configuration"]["label"], []).append(line)
     body = []
     for label, labelled in lines.items():
-        splits = {row["split"]: row for line in labelled for row in line["per_split"]}
-        rows = [splits[number] for number in sorted(splits)]  # a later line wins
+        rows = by_split(labelled)
         cells = [label, str(len(rows))]
         for key in METRICS:
             value = median_of(rows, key)
