@@ -9,12 +9,14 @@ PLCC, KROCC and RMSE over the splits), without fitting any network twice:
 - an untuned member, ``VIEW:REGRESSOR`` (names of ``accuracy_table.py``'s
   ``FEATURES`` views and ``REGRESSORS``), is fitted on each split's training
   photos from the features in ``--cache``, computed once per photo;
-- a fine-tuned member, ``--tuned NAME=LOG[+LOG...]``, is read from the
-  per-split test predictions that ``finetune.py`` prints in its JSON lines
-  (``fine_tuned_predictions``) or writes to its ``--results`` file, so that
-  no tuned network is fitted again; printed logs must come from
+- a fine-tuned member, ``--tuned NAME=LOG[+LOG...][@LABEL]``, is read from
+  the per-split test predictions that ``finetune.py`` prints in its JSON
+  lines (``fine_tuned_predictions``) or writes to its ``--results`` file, so
+  that no tuned network is fitted again; printed logs must come from
   ``finetune.py`` run with the same ``--random-state`` (a results file
-  records its own, and its other seeds' lines are skipped).
+  records its own, and its other seeds' lines are skipped). A results file
+  holds several configurations: ``@LABEL`` keeps the lines of the one that
+  ``finetune.py --label`` named.
 
 Every member, then the mean of each combination of two or more members, is
 scored on the splits that all members have. Each result is one JSON line
@@ -34,6 +36,9 @@ Run::
     python benchmarks/ensemble.py --cache ~/.cache/skdeepbiq \\
         --members lite1-stages-mean-std-trunk:svr,lite2-stages-mean-std-trunk:svr \\
         --tuned lite2=results/finetune_cpu_lite2_splits0-3.log+results/finetune_cpu_lite2_splits4-9.log
+    python benchmarks/ensemble.py \\
+        --tuned trunk=results/finetune_cpu_lite2_deep_trunk.log+results/finetune_cpu_lite2_deep_trunk_splits6-9.log \\
+        --tuned "rank=results/finetune.jsonl@EfficientNet-Lite2 deep, 25 trunk windows, C=1e-5, rank_weight=10"
     python benchmarks/ensemble.py --fit-time \\
         --members stages-mean-trunk:svr-3e-4,lite0-stages-mean-std-trunk:svr
 """
@@ -115,7 +120,7 @@ def main():
     parser.add_argument("--cache", default=None, help="feature cache folder")
     parser.add_argument("--members", default="", help="VIEW:REGRESSOR,...")
     parser.add_argument(
-        "--tuned", action="append", default=[], help="NAME=LOG[+LOG...]"
+        "--tuned", action="append", default=[], help="NAME=LOG[+LOG...][@LABEL]"
     )
     parser.add_argument(
         "--out",
@@ -139,8 +144,9 @@ def main():
     }
     for tuned in args.tuned:
         name, _, logs = tuned.partition("=")
+        logs, _, label = logs.partition("@")
         members[f"tuned:{name}"] = tuned_predictions(
-            logs.split("+"), random_state=args.random_state
+            logs.split("+"), random_state=args.random_state, label=label or None
         )
     if len(members) < 2:
         raise SystemExit("an ensemble needs two members or more")

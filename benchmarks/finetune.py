@@ -18,6 +18,10 @@ SVR per split: the paper's protocol as it reads, to measure its leakage.
 ``--save-models DIR`` saved, printing their test predictions as a fit does
 (``benchmarks/ensemble.py`` reads them); with ``--test-crops N`` the same
 models score N random crops per test photo instead of their own number.
+``--load-models DIR --test-flips`` scores each test photo and its mirror
+image with the same model and takes the mean of the two scores (test-time
+augmentation); the row's figures are the mean's, and the log line also
+gives those of the photos alone and of their mirror images alone.
 ``--load-models DIR --refit`` keeps only each saved model's tuned network:
 the features of this run's ``--n-crops`` and ``--compute`` (every photo's,
 through that network) train a new head on the split's training photos.
@@ -38,6 +42,7 @@ Run::
     python benchmarks/finetune.py --full-fit
     python benchmarks/finetune.py --leaky --splits 10 --cache ~/.cache/skdeepbiq
     python benchmarks/finetune.py --splits 10 --load-models DIR --test-crops 25
+    python benchmarks/finetune.py --splits 10 --load-models DIR --test-flips
     python benchmarks/finetune.py --splits 10 --load-models DIR --refit \
         --backbone efficientnet_lite2 --n-crops 25 --compute trunk \
         --also-C 3e-6,3e-5,1e-4,3e-4,1e-3
@@ -168,6 +173,12 @@ def main():
         "of the model's own number (the same tuned network and SVR)",
     )
     parser.add_argument(
+        "--test-flips",
+        action="store_true",
+        help="with --load-models: score each test photo as the mean of the "
+        "model's scores of the photo and of its mirror image",
+    )
+    parser.add_argument(
         "--refit",
         action="store_true",
         help="with --load-models: keep each saved model's tuned network, and "
@@ -286,6 +297,9 @@ def main():
                 )
                 for c, other in row.get("also_c", {}).items():
                     print(f"split {number}, C {c}: {describe(other)}", flush=True)
+            elif args.test_flips:
+                row = tested_with_flips(model, paths, mos, test)
+                print(f"split {number}: {describe_flips(row)}", flush=True)
             else:
                 row = tested(model, paths, mos, test)
         else:
@@ -305,7 +319,11 @@ def main():
     print(f"median over {len(rows)} splits: {describe(medians)}")
     # saved models carry their own recipe; the command line's is not theirs
     source = (
-        {"models": args.load_models, "test_crops": args.test_crops}
+        {
+            "models": args.load_models,
+            "test_crops": args.test_crops,
+            "test_flips": args.test_flips,
+        }  # fmt: skip
         | ({"refit": model_params()} if args.refit else {})
         if args.load_models
         else {"recipe": recipe.get_params()}
@@ -325,6 +343,11 @@ def record_split(args, recipe, params, number, row, device) -> None:
     untuned = {key[len("baseline_"):]: value for key, value in row.items()
                if key.startswith("baseline_")}  # fmt: skip
     kept = {key: row[key] for key in ("fit_seconds", "history") if key in row}
+    for name in ("plain", "mirrored"):  # --test-flips: each half of the mean
+        alone = {key[len(name) + 1 :]: value for key, value in row.items()
+                 if key.startswith(f"{name}_")}  # fmt: skip
+        if alone:
+            kept[name] = alone
     configuration = {
         "label": args.label,
         "recipe": None if args.load_models else recipe.get_params(),
@@ -332,6 +355,7 @@ def record_split(args, recipe, params, number, row, device) -> None:
         if args.load_models
         else None,
         "refit": bool(args.refit),
+        "test_flips": bool(args.test_flips),
         "params": {k: v for k, v in params.items() if k != "featurizer__memory"},
     }
     record(
@@ -478,6 +502,41 @@ def tested(fine_tuned, paths, mos, test) -> dict:
     row = figures("fine_tuned", mos[test], predictions)
     row["fine_tuned_predictions"] = np.round(predictions, 4).tolist()
     return row
+
+
+def tested_with_flips(model, paths, mos, test) -> dict:
+    """``model``'s figures on ``test`` with each photo's mirror image averaged in.
+
+    The photos are scored from their files, as :func:`tested` does; their
+    mirror images, read with Pillow and flipped left to right, are scored as
+    arrays. ``fine_tuned_*`` are the figures of the mean of the two scores;
+    ``plain_*`` those of the photos alone, ``mirrored_*`` those of the
+    mirror images alone.
+    """
+    from PIL import Image
+
+    plain = model.predict(paths[test])
+    mirrors = []
+    for path in paths[test]:
+        with Image.open(path) as image:
+            mirrors.append(
+                np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, ::-1])
+            )
+    mirrored = model.predict(mirrors)
+    predictions = (plain + mirrored) / 2
+    row = figures("fine_tuned", mos[test], predictions)
+    row |= figures("plain", mos[test], plain) | figures("mirrored", mos[test], mirrored)
+    row["fine_tuned_predictions"] = np.round(predictions, 4).tolist()
+    return row
+
+
+def describe_flips(row: dict) -> str:
+    """SROCC and PLCC of the photos alone, their mirror images alone, and the mean."""
+    return " | ".join(
+        f"{name} SROCC {row[f'{key}_srocc']:.4f} PLCC {row[f'{key}_plcc']:.4f}"
+        for name, key in (("photos", "plain"), ("mirror images", "mirrored"),
+                          ("mean", "fine_tuned"))
+    )  # fmt: skip
 
 
 def figures(name, y_true, y_pred) -> dict:

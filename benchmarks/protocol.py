@@ -142,13 +142,14 @@ def clive_dev_splits(n_images, random_state=0, n_splits=10):
     return list(cv.split(np.zeros(n_images)))
 
 
-def tuned_predictions(logs, random_state=None) -> dict:
+def tuned_predictions(logs, random_state=None, label=None) -> dict:
     """split -> the tuned test predictions that ``finetune.py`` wrote in ``logs``.
 
     ``logs`` are ``finetune.py``'s printed logs (their final JSON line lists
     ``splits``, each with ``fine_tuned_predictions``) or its ``--results``
     files (one line per split, ``per_split`` with ``predictions``); a results
-    line made on other splits than ``random_state``'s is skipped. Every JSON
+    line made on other splits than ``random_state``'s, or with ``label``
+    given, of another configuration (its ``--label``), is skipped. Every JSON
     line is read; a later line's split replaces an earlier one's. Exits when
     the logs hold no predictions.
     """
@@ -164,6 +165,8 @@ def tuned_predictions(logs, random_state=None) -> dict:
             if "per_split" in line:
                 if random_state is not None and line["random_state"] != random_state:
                     continue
+                if label is not None and line["configuration"].get("label") != label:
+                    continue
                 rows, key = line["per_split"], "predictions"
             else:
                 rows, key = line.get("splits", []), "fine_tuned_predictions"
@@ -171,7 +174,10 @@ def tuned_predictions(logs, random_state=None) -> dict:
                 if key in row:
                     predictions[row["split"]] = np.array(row[key])
     if not predictions:
-        raise SystemExit(f"no tuned predictions in {', '.join(map(str, logs))}")
+        labelled = "" if label is None else f" labelled {label!r}"
+        raise SystemExit(
+            f"no tuned predictions{labelled} in {', '.join(map(str, logs))}"
+        )
     return predictions
 
 

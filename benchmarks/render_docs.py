@@ -94,6 +94,9 @@ def machine(line: dict) -> str:
     info = line.get("machine", {})
     cpus = info.get("cpu_count")
     device = str(info.get("device", "cpu"))
+    imported = re.fullmatch(r"cpu \((\d+) cores\)", device)  # import_logs.py's
+    if imported:
+        cpus = int(imported[1])
     return f"{cpus}-core CPU" if device.startswith("cpu") and cpus else device
 
 
@@ -477,7 +480,7 @@ def render_finetuning() -> str:
             cells.append("" if value is None else f"{value:.{digits}f}")
         fit = median_of(rows, "fit_seconds")
         cells.append("" if fit is None else f"{fit:.0f}")
-        cells.append(labelled[-1]["machine"]["device"])
+        cells.append(machine(labelled[-1]))
         body.append(cells)
     return (
         "Each split's network tuned on its training photos only, choice splits, "

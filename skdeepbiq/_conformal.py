@@ -103,6 +103,12 @@ def make_calibration(y_true, y_pred, *, spread=None, method="absolute", source):
     )
 
 
+def check_confidence(confidence) -> None:
+    """A ValueError unless ``confidence`` is a probability strictly in (0, 1)."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), not {confidence!r}")
+
+
 def conformal_quantile(scores: np.ndarray, confidence: float) -> float:
     """The ``ceil((n + 1) * confidence)``-th smallest of ``n`` scores.
 
@@ -110,8 +116,7 @@ def conformal_quantile(scores: np.ndarray, confidence: float) -> float:
     ``confidence / (1 - confidence)`` scores): no finite interval has that
     guarantee.
     """
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), not {confidence!r}")
+    check_confidence(confidence)
     rank = math.ceil((len(scores) + 1) * confidence)
     if rank > len(scores):
         return math.inf
@@ -123,22 +128,73 @@ def score_bin_edges(predictions: np.ndarray) -> np.ndarray:
     return np.quantile(predictions, np.arange(1, N_BINS) / N_BINS)
 
 
+def score_groups(calibration) -> list[np.ndarray]:
+    """The conformity scores that each interval draws on, one array per group.
+
+    One group, all the scores, except with ``"score_bins"``: one per bin of
+    predicted scores, lowest first.
+    """
+    if calibration.method != "score_bins":
+        return [calibration.scores]
+    edges = score_bin_edges(calibration.predictions)
+    own = np.searchsorted(edges, calibration.predictions, side="right")
+    return [calibration.scores[own == b] for b in range(N_BINS)]
+
+
+def fewest_scores(confidence: float) -> int:
+    """The fewest scores whose :func:`conformal_quantile` is finite."""
+    check_confidence(confidence)
+    n = max(1, math.floor(confidence / (1 - confidence)) - 1)
+    while math.ceil((n + 1) * confidence) > n:  # the very test of the quantile
+        n += 1
+    return n
+
+
+def shortfall(calibration, confidence: float) -> str | None:
+    """Why ``calibration`` gives infinite intervals at ``confidence``, else None.
+
+    Parameters
+    ----------
+    calibration : Bunch
+        As :func:`make_calibration` returns.
+    confidence : float
+        The intervals' confidence, in (0, 1).
+
+    Returns
+    -------
+    reason : str or None
+        A sentence that gives the photos held, the photos needed and the
+        highest confidence the calibration supports; None when every
+        interval is finite.
+    """
+    needed = fewest_scores(confidence)
+    held = min(len(scores) for scores in score_groups(calibration))
+    if held >= needed:
+        return None
+    where = (
+        "the calibration"
+        if calibration.method != "score_bins"
+        else "the smallest third of the calibration (by predicted score)"
+    )
+    highest = math.floor(1000 * held / (held + 1)) / 1000
+    return (
+        f"{where} holds {held} photos, and a {confidence:g} interval needs at "
+        f"least {needed}; the highest confidence it supports is {highest:g}"
+    )
+
+
 def intervals(calibration, predictions, spread, confidence) -> np.ndarray:
     """Lower and upper bounds, shape (n_images, 2), around ``predictions``."""
     predictions = np.asarray(predictions, dtype=np.float64)
+    quantiles = np.array(
+        [conformal_quantile(scores, confidence) for scores in score_groups(calibration)]
+    )
     if calibration.method == "score_bins":
         edges = score_bin_edges(calibration.predictions)
-        own = np.searchsorted(edges, calibration.predictions, side="right")
-        quantiles = np.array(
-            [conformal_quantile(calibration.scores[own == b], confidence)
-             for b in range(N_BINS)]
-        )  # fmt: skip
         bins = np.searchsorted(edges, np.nan_to_num(predictions), side="right")
         half = quantiles[bins]
     else:
-        half = np.full(
-            predictions.shape, conformal_quantile(calibration.scores, confidence)
-        )
+        half = np.full(predictions.shape, quantiles[0])
         if calibration.method == "crop_spread":
             half = half * (np.asarray(spread, dtype=np.float64) + calibration.beta)
     return np.column_stack([predictions - half, predictions + half])

@@ -36,7 +36,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ._conformal import crop_spread, intervals, make_calibration
+from ._conformal import crop_spread, intervals, make_calibration, shortfall
 from ._engine.images import check_images, check_readable, image_description
 from ._featurizer import CNNCropFeaturizer
 from ._finetuning.recipe import FineTuning, check_fine_tuning
@@ -46,6 +46,7 @@ from ._precomputed import PrecomputedCropFeatures
 from .exceptions import (
     ImageFailure,
     ImageReadError,
+    SkDeepBIQWarning,
     UnreadableImageWarning,
     format_failures,
 )
@@ -812,8 +813,9 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
         -------
         intervals : ndarray of shape (n_images, 2)
             Lower and upper bounds, on the scale of ``y``, around
-            :meth:`predict`'s scores; infinite when the calibration holds too
-            few photos for ``confidence``; NaN for unreadable images.
+            :meth:`predict`'s scores; infinite, with a warning, when the
+            calibration holds too few photos for ``confidence``; NaN for
+            unreadable images.
 
         Raises
         ------
@@ -826,6 +828,14 @@ class DeepBIQRegressor(RegressorMixin, BaseEstimator):
                 "this DeepBIQRegressor is not calibrated: call calibrate() with "
                 "held-out photos (or cv=5 for an untuned network) before "
                 "predict_interval"
+            )
+        reason = shortfall(self.calibration_, confidence)
+        if reason is not None:
+            warnings.warn(
+                f"the intervals are infinite: {reason}. Calibrate on more "
+                "photos, or ask for a lower confidence",
+                SkDeepBIQWarning,
+                stacklevel=2,
             )
         predictions, spread = self._scores_and_spreads(self.head_, self._features(X))
         return intervals(self.calibration_, predictions, spread, confidence)

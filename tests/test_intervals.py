@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ from skdeepbiq import (
     load_model,
     save_model,
 )
-from skdeepbiq._conformal import conformal_quantile
+from skdeepbiq._conformal import conformal_quantile, fewest_scores
 from skdeepbiq.cli import main
+from skdeepbiq.exceptions import SkDeepBIQWarning
 
 from .conftest import make_images
 
@@ -129,6 +131,28 @@ def test_the_conformal_quantile_has_the_finite_sample_rank():
         conformal_quantile(scores, 1.0)
 
 
+@pytest.mark.parametrize("confidence", [0.5, 0.8, 0.9, 0.95, 0.99, 0.999])
+def test_fewest_scores_is_the_smallest_calibration_with_a_finite_quantile(
+    confidence,
+):
+    n = fewest_scores(confidence)
+    assert np.isfinite(conformal_quantile(np.arange(n), confidence))
+    assert n == 1 or conformal_quantile(np.arange(n - 1), confidence) == np.inf
+
+
+@pytest.mark.parametrize(("method", "held"), [("absolute", 12), ("score_bins", 4)])
+def test_too_small_a_calibration_warns_that_its_intervals_are_infinite(method, held):
+    crops, y = linear_data(60, 7)
+    model = fitted(crops[:48], y[:48]).calibrate(crops[48:], y[48:], method=method)
+    with pytest.warns(SkDeepBIQWarning, match=rf"infinite.*holds {held} photos"):
+        bounds = model.predict_interval(crops[:5], 0.95)  # needs 19 photos
+    assert np.all(np.isinf(bounds))
+    supported = held / (held + 1) - 0.01  # 0.913 for 12 photos, 0.79 for 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.all(np.isfinite(model.predict_interval(crops[:5], supported)))
+
+
 def test_crop_spread_needs_crop_scores():
     crops, y = linear_data(60, 5)
     model = fitted(crops, y, fusion="feature")
@@ -206,7 +230,27 @@ def test_score_interval_refuses_an_uncalibrated_model(tmp_path, images, scores, 
     assert "strictly between 0 and 1" in capsys.readouterr().err
 
 
-def test_evaluate_reports_the_coverage_of_a_calibrated_model(
+def test_score_interval_refuses_a_confidence_its_calibration_cannot_give(
+    calibrated_file, tmp_path, capsys
+):
+    path, _ = calibrated_file  # calibrated on 12 photos
+    image = tmp_path / "photo.png"
+    from PIL import Image
+
+    Image.fromarray(make_images(1)[0]).save(image)
+    args = ["score", str(image), "-m", str(path), "-q"]
+    assert main([*args, "--interval", "0.95"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        "--interval 0.95 gives infinite intervals with" in captured.err
+        and "holds 12 photos, and a 0.95 interval needs at least 19" in captured.err
+        and "the highest confidence it supports is 0.923" in captured.err
+    )
+    assert main([*args, "--interval", "0.92"]) == 0
+
+
+def test_evaluate_reports_the_coverage_of_a_calibrated_model_or_why_not(
     calibrated_file, tmp_path, capsys
 ):
     path, model = calibrated_file
@@ -224,6 +268,13 @@ def test_evaluate_reports_the_coverage_of_a_calibrated_model(
     assert main([*args, "--interval", "0.8"]) == 0
     results = json.loads(capsys.readouterr().out)
     assert 0 <= results["coverage_0.8"] <= 1 and results["mean_width_0.8"] > 0
+    # 12 calibration photos give no finite 95% interval: the accuracy, and why
+    # there is no coverage
+    assert main([*args, "--interval", "0.95"]) == 0
+    captured = capsys.readouterr()
+    results = json.loads(captured.out)
+    assert results["n_images"] == 12 and not any("0.95" in key for key in results)
+    assert "no coverage figures: --interval 0.95 gives infinite" in captured.err
 
 
 def test_the_pretrained_model_answers_with_its_calibrated_interval(

@@ -173,7 +173,11 @@ def test_pretrained_is_the_default_configuration_fine_tuned_on_clive_dev():
     # a recipe parameter added since (rank_weight) is absent from the file; its
     # default reproduces the former training to the last bit
     stored = estimator.pop("fine_tune")
-    assert set(stored) <= set(recipe) and info["fine_tuned"]
+    assert info["fine_tuned"]
+    assert set(stored) <= set(recipe), (
+        f"the pretrained model's recipe has parameters FineTuning() lacks: "
+        f"{sorted(set(stored) - set(recipe))}"
+    )
     assert recipe | stored == recipe, (
         "the pretrained model is tuned with FineTuning()'s defaults, which changed: "
         "retrain with benchmarks/train_pretrained.py --fine-tune"

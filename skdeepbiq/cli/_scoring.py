@@ -215,11 +215,31 @@ def predict_with_failures(model, paths: list[str], *, confidence=None):
     return scores, failures, intervals
 
 
-def check_calibrated(model, name: str, option: str) -> None:
-    """A usage error (exit 2) naming ``option`` when ``model`` has no calibration."""
-    if getattr(model, "calibration_", None) is None:
+def check_calibrated(model, name: str, option: str, confidence: float) -> None:
+    """A usage error (exit 2) naming ``option`` unless ``model`` gives intervals.
+
+    That is, when ``model`` has no calibration, or one too small for finite
+    intervals at ``confidence``.
+    """
+    calibration = getattr(model, "calibration_", None)
+    if calibration is None:
         raise UsageError(
             f"{option} needs a calibrated model, and {name} is not calibrated: "
             "calibrate it in Python (DeepBIQRegressor.calibrate) and save it, or "
             "use the pretrained model"
         )
+    reason = interval_shortfall(model, name, option, confidence)
+    if reason is not None:
+        raise UsageError(
+            f"{reason}; ask for a lower {option}, or calibrate {name} on more photos"
+        )
+
+
+def interval_shortfall(model, name: str, option: str, confidence: float):
+    """Why a calibrated ``model``'s intervals at ``confidence`` are infinite, or None."""
+    from .._conformal import shortfall
+
+    reason = shortfall(model.calibration_, confidence)
+    if reason is None:
+        return None
+    return f"{option} {confidence:g} gives infinite intervals with {name}: {reason}"

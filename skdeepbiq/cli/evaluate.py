@@ -11,11 +11,12 @@ from ._options import (
     add_viewing_scale_option,
     confidence_level,
     print_error,
+    print_note,
     print_warning,
     runtime_params,
 )
 from ._output import METRIC_NAMES, write_metrics
-from ._scoring import load_model_argument, predict_with_failures
+from ._scoring import interval_shortfall, load_model_argument, predict_with_failures
 
 HELP = "accuracy of a model on images with known scores"
 DESCRIPTION = (
@@ -74,9 +75,15 @@ def run(args: argparse.Namespace) -> int:
         on_error="nan",
         **runtime_params(args),
     )
-    calibrated = getattr(model, "calibration_", None) is not None
+    confidence = None
+    if getattr(model, "calibration_", None) is not None:
+        reason = interval_shortfall(model, args.model, "--interval", args.interval)
+        if reason is None:
+            confidence = args.interval
+        else:
+            print_note(f"no coverage figures: {reason}")
     scores, failures, intervals = predict_with_failures(
-        model, list(data.paths), confidence=args.interval if calibrated else None
+        model, list(data.paths), confidence=confidence
     )
     scored = np.isfinite(scores)
     if scored.sum() < 2:

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             **runtime_params(args),
         )
         if args.interval is not None:
-            check_calibrated(model, args.model, "--interval")
+            check_calibrated(model, args.model, "--interval", args.interval)
         scored, reasons, intervals = predict_with_failures(
             model, present, confidence=args.interval
         )
