@@ -493,10 +493,10 @@ def render_finetuning() -> str:
 
 
 def render_ensembles() -> str:
-    models = {}
+    models = {}  # a model or mean on other splits than before is another row
     for line in records("ensemble.jsonl"):
         if line.get("random_state", 0) == 0:  # the choice splits
-            models[line["model"]] = line
+            models[line["model"], tuple(line["splits"])] = line
     best = sorted(models.values(), key=lambda line: -line["srocc"])[:12]
     undated = sum("commit" not in line for line in models.values())
     body = [
@@ -507,7 +507,8 @@ def render_ensembles() -> str:
     ]
     return (
         "The twelve most accurate of the "
-        f"{len(models)} models and means measured by ``benchmarks/ensemble.py`` "
+        f"{len(models)} models and means measured by ``benchmarks/ensemble.py``, "
+        "each on the splits it was measured on "
         f"(``benchmarks/results/ensemble.jsonl``, {undated} of them from runs that "
         "recorded no commit; choice splits; "
         "``tuned:`` members are the tuned split models of the fine-tuning "
