@@ -299,7 +299,6 @@ def main():
                     print(f"split {number}, C {c}: {describe(other)}", flush=True)
             elif args.test_flips:
                 row = tested_with_flips(model, paths, mos, test)
-                print(f"split {number}: {describe_flips(row)}", flush=True)
             else:
                 row = tested(model, paths, mos, test)
         else:
@@ -323,7 +322,7 @@ def main():
             "models": args.load_models,
             "test_crops": args.test_crops,
             "test_flips": args.test_flips,
-        }  # fmt: skip
+        }
         | ({"refit": model_params()} if args.refit else {})
         if args.load_models
         else {"recipe": recipe.get_params()}
@@ -338,15 +337,10 @@ def record_split(args, recipe, params, number, row, device) -> None:
     split is kept as soon as it is done; the renderer gathers the lines of
     one configuration and seed by split.
     """
-    tuned = {key[len("fine_tuned_"):]: value for key, value in row.items()
-             if key.startswith("fine_tuned_")}  # fmt: skip
-    untuned = {key[len("baseline_"):]: value for key, value in row.items()
-               if key.startswith("baseline_")}  # fmt: skip
+    tuned, untuned = model_figures(row, "fine_tuned"), model_figures(row, "baseline")
     kept = {key: row[key] for key in ("fit_seconds", "history") if key in row}
     for name in ("plain", "mirrored"):  # --test-flips: each half of the mean
-        alone = {key[len(name) + 1 :]: value for key, value in row.items()
-                 if key.startswith(f"{name}_")}  # fmt: skip
-        if alone:
+        if alone := model_figures(row, name):
             kept[name] = alone
     configuration = {
         "label": args.label,
@@ -406,14 +400,8 @@ def leaky(featurizer, recipe, paths, mos, args):
             },
             random_state=args.random_state,
             per_split=[
-                {"split": row["split"]}
-                | {
-                    key[len("leaky_") :]: value
-                    for key, value in row.items()
-                    if key.startswith("leaky_")
-                }
-                for row in rows
-            ],  # fmt: skip
+                {"split": row["split"]} | model_figures(row, "leaky") for row in rows
+            ],
             device=args.device,
             tuned_seconds=round(tuned_seconds, 1),
         )
@@ -530,13 +518,11 @@ def tested_with_flips(model, paths, mos, test) -> dict:
     return row
 
 
-def describe_flips(row: dict) -> str:
-    """SROCC and PLCC of the photos alone, their mirror images alone, and the mean."""
-    return " | ".join(
-        f"{name} SROCC {row[f'{key}_srocc']:.4f} PLCC {row[f'{key}_plcc']:.4f}"
-        for name, key in (("photos", "plain"), ("mirror images", "mirrored"),
-                          ("mean", "fine_tuned"))
-    )  # fmt: skip
+def model_figures(row: dict, name: str) -> dict:
+    """The figures of model ``name`` in ``row`` (what :func:`figures` keyed), unkeyed."""
+    prefix = f"{name}_"
+    return {key[len(prefix) :]: value for key, value in row.items()
+            if key.startswith(prefix)}  # fmt: skip
 
 
 def figures(name, y_true, y_pred) -> dict:
@@ -548,9 +534,13 @@ def figures(name, y_true, y_pred) -> dict:
 
 
 def describe(row: dict) -> str:
-    """One line of a row's (or the medians') figures."""
+    """One line of a row's (or the medians') figures.
+
+    With ``--test-flips``, ``fine-tuned`` is the mean of the two scores and
+    ``plain`` and ``mirrored`` the photos' and mirror images' alone.
+    """
     parts = []
-    for name in ("baseline", "fine_tuned", "leaky"):
+    for name in ("baseline", "fine_tuned", "leaky", "plain", "mirrored"):
         if f"{name}_srocc" in row:
             values = " ".join(
                 f"{key.upper()} {row[f'{name}_{key}']:.4f}"
